@@ -1,0 +1,5 @@
+export * from './types.ts';
+export * from './status.ts';
+export * from './topics.ts';
+export * from './codec.ts';
+export * from './catalogue.ts';
