@@ -265,6 +265,8 @@ export function openInfluxStore(opts: InfluxStoreOptions): InfluxStore {
           );
           if (s) {
             const col = columnReader(s);
+            // fill(none) already drops value-less buckets in 1.x; the filter keeps that promise should a server
+            // (3.x's InfluxQL runs on a columnar engine with explicit nulls) emit a bucket whose count is 0.
             points = s.values
               .map((row) => ({ time: Number(col(row, 'time')), value: num(col(row, 'v')), count: num(col(row, 'n')) ?? 0 }))
               .filter((p) => p.count > 0);

@@ -20,14 +20,18 @@ export interface RunningInfluxd {
   stop(): Promise<void>;
 }
 
-/** Path of the influxd binary: `$INFLUXD` if set, else the first `influxd` on PATH, else Debian's location. */
+/**
+ * Path of the influxd binary: `$INFLUXD` when set (an explicit choice, used alone, so a wrong path shows up as
+ * "missing" instead of silently falling back), else the first `influxd` on PATH, else Debian's /usr/bin/influxd.
+ */
 export function influxdPath(): string | undefined {
+  const explicit = process.env.INFLUXD;
+  if (explicit) return existsSync(explicit) ? explicit : undefined;
   const candidates = [
-    process.env.INFLUXD,
     ...(process.env.PATH ?? '').split(delimiter).filter(Boolean).map((dir) => join(dir, 'influxd')),
     '/usr/bin/influxd',
   ];
-  return candidates.find((p): p is string => p !== undefined && p !== '' && existsSync(p));
+  return candidates.find((p) => existsSync(p));
 }
 
 export function influxdAvailable(): boolean {
