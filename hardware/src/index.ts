@@ -1,0 +1,18 @@
+export * from './registers.ts';
+export {
+  GENERIC_SOURCE,
+  type DeviceProfile,
+  type FunctionCode,
+  type ProfileRegister,
+  type SimSpec,
+  type StatusRegister,
+} from './profile/schema.ts';
+export { PROFILES_DIR, listProfiles, loadProfile, parseProfile, resolveProfilePath } from './profile/load.ts';
+export { ConfigError, formatIssue, loadYamlWith, parseYamlWith, type ConfigIssue } from './yaml-config.ts';
+export { LOCAL_UTC_OFFSET_H, simulatedValue } from './simulator/signal.ts';
+export { type ValueOverride } from './simulator/register-image.ts';
+export {
+  startModbusTcpSimulator,
+  type ModbusTcpSimulator,
+  type ModbusTcpSimulatorOptions,
+} from './simulator/modbus-tcp.ts';

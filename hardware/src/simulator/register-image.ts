@@ -1,0 +1,61 @@
+import type { DeviceProfile, FunctionCode, ProfileRegister } from '../profile/schema.ts';
+import { encodeRegisters, rawRange } from '../registers.ts';
+import { simulatedValue } from './signal.ts';
+
+/** A forced value for one parameter: a number (engineering units), its first sentinel, or float NaN. */
+export type ValueOverride = number | 'sentinel' | 'nan';
+
+export interface DeviceState {
+  fault: boolean;
+  calibrating: boolean;
+  overrides: Map<string, ValueOverride>;
+}
+
+/**
+ * The contents of one register table (holding = function 3, input = function 4) at one instant: wire address →
+ * 16-bit word. Built whole for each request, so the two halves of a 32-bit value always come from the same
+ * instant and can never tear.
+ */
+export function registerImage(
+  profile: DeviceProfile,
+  fn: FunctionCode,
+  timeMs: number,
+  seed: number,
+  state: DeviceState,
+): Map<number, number> {
+  const image = new Map<number, number>();
+  for (const r of profile.registers) {
+    if (r.function !== fn) continue;
+    const words = encodeRegisters(rawFor(r, timeMs, seed, state.overrides.get(r.param)), r.type, r.wordOrder);
+    words.forEach((w, i) => image.set(r.wireAddress + i, w));
+  }
+  for (const s of profile.status) {
+    if (s.function !== fn) continue;
+    let word = 0;
+    if (state.fault && s.faultBit !== undefined) word |= 1 << s.faultBit;
+    if (state.calibrating && s.calibrationBit !== undefined) word |= 1 << s.calibrationBit;
+    image.set(s.wireAddress, word);
+  }
+  return image;
+}
+
+/** The raw register value for a register: engineering value → (value - offset) / scale, fitted to the type. */
+export function rawFor(r: ProfileRegister, timeMs: number, seed: number, override?: ValueOverride): number {
+  if (override === 'sentinel') {
+    const s = r.sentinels[0];
+    if (s === undefined) throw new Error(`${r.param} has no sentinels in its profile; add one or force a number`);
+    return s;
+  }
+  if (override === 'nan') {
+    if (r.type !== 'float32') throw new Error(`${r.param} is ${r.type}: only float32 registers can hold NaN`);
+    return NaN;
+  }
+  let value: number;
+  if (typeof override === 'number') value = override;
+  else if (r.sim) value = simulatedValue(r.sim, seed, r.param, timeMs);
+  else throw new Error(`${r.param} (register ${r.address}) has no sim section; add one to simulate it`);
+  const raw = (value - r.offset) / r.scale;
+  if (r.type === 'float32') return raw;
+  const [lo, hi] = rawRange(r.type);
+  return Math.min(hi, Math.max(lo, Math.round(raw)));
+}
