@@ -1,0 +1,49 @@
+import { existsSync } from 'node:fs';
+import { Hono } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import { serveStatic } from '@hono/node-server/serve-static';
+import type { Catalogue } from '@envmon/protocol';
+import type { LiveHub } from '../live/hub.ts';
+import type { StationRegistry } from '../live/station-registry.ts';
+import type { Quarantine } from '../pipeline/quarantine.ts';
+import type { Store } from '../store/store.ts';
+import { healthRoutes, type HealthDeps } from './health.ts';
+import { readingsRoutes } from './readings.ts';
+import { rejectRoutes } from './rejects.ts';
+import { stationRoutes } from './stations.ts';
+import { streamRoutes } from './stream.ts';
+
+export interface AppDeps extends HealthDeps {
+  store: Store;
+  hub: LiveHub;
+  registry: StationRegistry;
+  catalogue: Catalogue;
+  quarantine: Quarantine;
+  /** Folder of the built dashboard (dashboards/dist); not served when absent. */
+  dashboardDir?: string;
+}
+
+/** The HTTP surface: `/api/v1/*`, health and metrics, and the dashboard's static files at `/`. */
+export function createApp(d: AppDeps): Hono {
+  const app = new Hono();
+  const api = new Hono();
+  api.route('/', stationRoutes(d.registry, d.catalogue));
+  api.route('/', readingsRoutes(d.store));
+  api.route('/', streamRoutes(d.hub));
+  api.route('/', rejectRoutes(d.quarantine));
+  app.route('/api/v1', api);
+  app.route('/', healthRoutes(d));
+
+  if (d.dashboardDir && existsSync(d.dashboardDir)) {
+    app.use('/*', serveStatic({ root: d.dashboardDir }));
+  } else {
+    app.get('/', (c) => c.text('envmon ingest is running. The dashboard is not built: run `npm run build` at the repository root.\n'));
+  }
+
+  app.notFound((c) => c.json({ error: `no route ${c.req.method} ${c.req.path}` }, 404));
+  app.onError((err, c) => {
+    if (err instanceof HTTPException) return c.json({ error: err.message }, err.status);
+    return c.json({ error: 'internal error', detail: err.message }, 500);
+  });
+  return app;
+}

@@ -1,0 +1,57 @@
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { catalogue, isValidStationId } from '@envmon/protocol';
+import { parseYamlWith } from './yaml-errors.ts';
+
+const StationSchema = z
+  .object({
+    id: z.string().refine(isValidStationId, 'station id: use 1-64 of A-Z a-z 0-9 _ . - starting with a letter or digit'),
+    name: z.string().min(1).optional(),
+    medium: z.enum(['air', 'water', 'stack', 'weather']).default('air'),
+    /** Parameters this station reports; readings of others are rejected ("unknown_param_for_station"). */
+    params: z
+      .array(z.string().refine((c) => catalogue().has(c), 'not a code in protocol/parameters.yaml'))
+      .default([]),
+    /** scrypt hash of the station's MQTT secret: make one with `npm run hash-secret -w @envmon/ingest`. */
+    secret_hash: z.string().regex(/^scrypt\$/, 'secret_hash must be an scrypt hash (run: npm run hash-secret -w @envmon/ingest)'),
+    location: z.object({ lat: z.number().min(-90).max(90), lon: z.number().min(-180).max(180) }).optional(),
+  })
+  .strict();
+export type StationConfig = z.infer<typeof StationSchema>;
+
+const IngestConfigSchema = z
+  .object({
+    stations: z.array(StationSchema).default([]),
+    validation: z
+      .object({
+        /** Readings stamped further in the future than this are rejected: a gateway clock is wrong. */
+        max_future_skew_s: z.number().positive().default(300),
+        /** Late data (a gateway's outbox after an outage) is accepted up to this age. */
+        max_backfill_days: z.number().positive().default(60),
+      })
+      .strict()
+      .default({ max_future_skew_s: 300, max_backfill_days: 60 }),
+    wal: z
+      .object({
+        /** Readings waiting in the WAL above which the broker stops acknowledging (clients keep their data). */
+        max_readings: z.number().int().positive().default(2_000_000),
+      })
+      .strict()
+      .default({ max_readings: 2_000_000 }),
+  })
+  .strict();
+export type IngestConfig = z.infer<typeof IngestConfigSchema>;
+
+export function parseIngestConfig(text: string, fileName = 'ingest.yaml'): IngestConfig {
+  const config = parseYamlWith(IngestConfigSchema, text, fileName);
+  const seen = new Set<string>();
+  for (const s of config.stations) {
+    if (seen.has(s.id)) throw new Error(`${fileName}: station ${s.id} is listed twice`);
+    seen.add(s.id);
+  }
+  return config;
+}
+
+export function loadIngestConfig(path: string): IngestConfig {
+  return parseIngestConfig(readFileSync(path, 'utf8'), path);
+}

@@ -1,0 +1,142 @@
+import { mkdirSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { serve, type ServerType } from '@hono/node-server';
+import { catalogue as defaultCatalogue } from '@envmon/protocol';
+import pino, { type Logger } from 'pino';
+import { createApp } from './api/app.ts';
+import { startBroker, type RunningBroker } from './broker/broker.ts';
+import type { IngestConfig, StationConfig } from './config/config.ts';
+import { LiveHub } from './live/hub.ts';
+import { StationRegistry } from './live/station-registry.ts';
+import { Pipeline } from './pipeline/pipeline.ts';
+import { Quarantine } from './pipeline/quarantine.ts';
+import { Wal } from './pipeline/wal.ts';
+import { WalWriter } from './pipeline/writer.ts';
+import { openStoreFromEnv } from './store/index.ts';
+import type { Store } from './store/store.ts';
+
+export interface IngestOptions {
+  config: IngestConfig;
+  /** All local state: WAL, quarantine, embedded store. */
+  dataDir: string;
+  httpHost?: string;
+  /** 0 = any free port. */
+  httpPort?: number;
+  mqttHost?: string;
+  mqttPort?: number;
+  /** Defaults to the store chosen from INFLUX_* in `env` (embedded SQLite when INFLUX_URL is unset). */
+  store?: Store;
+  env?: NodeJS.ProcessEnv;
+  dashboardDir?: string;
+  log?: Logger;
+}
+
+export interface RunningIngest {
+  httpUrl: string;
+  mqttUrl: string;
+  httpPort: number;
+  mqttPort: number;
+  store: Store;
+  wal: Wal;
+  hub: LiveHub;
+  pipeline: Pipeline;
+  writer: WalWriter;
+  /** Stops taking data, lets the writer finish its batch, closes everything. The WAL keeps what is left. */
+  stop(): Promise<void>;
+}
+
+export const DEFAULT_DASHBOARD_DIR = fileURLToPath(new URL('../../dashboards/dist/', import.meta.url));
+
+/** Starts broker, pipeline, writer and HTTP API in this process. */
+export async function startIngest(o: IngestOptions): Promise<RunningIngest> {
+  const log = o.log ?? pino({ name: 'ingest' });
+  mkdirSync(o.dataDir, { recursive: true });
+  const catalogue = defaultCatalogue();
+  const stations = new Map<string, StationConfig>(o.config.stations.map((s) => [s.id, s]));
+
+  const store = o.store ?? (await openStoreFromEnv(o.dataDir, o.env ?? process.env));
+  const wal = new Wal(join(o.dataDir, 'wal.sqlite'));
+  const quarantine = new Quarantine(join(o.dataDir, 'quarantine.sqlite'));
+  const hub = new LiveHub();
+  const registry = new StationRegistry(o.config.stations, hub);
+  for (const r of await store.latest()) registry.seedLastSeen(r.station, r.time);
+
+  const maxWalReadings = o.config.wal.max_readings;
+  const pipeline = new Pipeline({
+    catalogue,
+    stations,
+    wal,
+    quarantine,
+    hub,
+    log,
+    maxFutureSkewMs: o.config.validation.max_future_skew_s * 1000,
+    maxBackfillMs: o.config.validation.max_backfill_days * 86_400_000,
+    maxWalReadings,
+  });
+  const writer = new WalWriter(wal, store, log);
+  writer.start();
+
+  let broker: RunningBroker | undefined;
+  let http: ServerType | undefined;
+  try {
+    broker = await startBroker({ stations, pipeline, hub, log, host: o.mqttHost ?? '127.0.0.1', port: o.mqttPort ?? 1883 });
+    const app = createApp({
+      store,
+      hub,
+      registry,
+      catalogue,
+      quarantine,
+      wal,
+      writer,
+      pipeline,
+      storeKind: store.kind,
+      maxWalReadings,
+      connectedClients: () => (broker ? (broker.aedes as unknown as { connectedClients: number }).connectedClients : 0),
+      dashboardDir: o.dashboardDir ?? DEFAULT_DASHBOARD_DIR,
+    });
+    http = await new Promise<ServerType>((resolve, reject) => {
+      const s = serve({ fetch: app.fetch, hostname: o.httpHost ?? '127.0.0.1', port: o.httpPort ?? 8080 }, () => resolve(s));
+      s.once('error', reject);
+    });
+  } catch (err) {
+    await broker?.close();
+    await writer.stop();
+    wal.close();
+    quarantine.close();
+    await store.close();
+    throw err;
+  }
+  const httpPort = (http.address() as AddressInfo).port;
+  const httpHost = o.httpHost ?? '127.0.0.1';
+  log.info({ httpPort, mqttPort: broker.port, store: store.kind }, 'ingest ready');
+
+  let stopping: Promise<void> | undefined;
+  const runningBroker = broker;
+  const server = http;
+  return {
+    httpUrl: `http://${httpHost}:${httpPort}/`,
+    mqttUrl: `mqtt://${o.mqttHost ?? '127.0.0.1'}:${runningBroker.port}`,
+    httpPort,
+    mqttPort: runningBroker.port,
+    store,
+    wal,
+    hub,
+    pipeline,
+    writer,
+    stop() {
+      stopping ??= (async () => {
+        await runningBroker.close();
+        // SSE connections stay open forever: close them so the server can stop.
+        (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+        await writer.stop();
+        wal.close();
+        quarantine.close();
+        await store.close();
+      })();
+      return stopping;
+    },
+  };
+}

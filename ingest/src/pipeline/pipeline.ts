@@ -1,0 +1,76 @@
+import { DecodeError, decodeBatch, type Catalogue } from '@envmon/protocol';
+import type { Logger } from 'pino';
+import type { StationConfig } from '../config/config.ts';
+import type { LiveHub } from '../live/hub.ts';
+import type { Quarantine } from './quarantine.ts';
+import { validateBatch } from './validate.ts';
+import type { Wal } from './wal.ts';
+
+export interface PipelineOptions {
+  catalogue: Catalogue;
+  stations: ReadonlyMap<string, StationConfig>;
+  wal: Wal;
+  quarantine: Quarantine;
+  hub: LiveHub;
+  log: Logger;
+  maxFutureSkewMs: number;
+  maxBackfillMs: number;
+  /** Readings in the WAL above which new messages wait (no PUBACK) until the writer catches up. */
+  maxWalReadings: number;
+}
+
+/**
+ * decode → validate → quarantine the bad → WAL commit for the good → live event.
+ * The returned promise resolves only once the good readings are on disk; the broker sends the PUBACK after it.
+ * It never rejects on content: a bad payload is quarantined and acknowledged, so it cannot become a poison
+ * message that a client resends forever (see shared/research/stack-notes.md on Aedes).
+ */
+export class Pipeline {
+  readonly counters = { messages: 0, accepted: 0, rejected: 0, backpressureWaits: 0 };
+
+  constructor(private readonly o: PipelineOptions) {}
+
+  async handleData(topicStation: string, topic: string, payload: Uint8Array): Promise<void> {
+    this.counters.messages++;
+    let batch;
+    try {
+      batch = decodeBatch(payload);
+    } catch (err) {
+      const reason = err instanceof DecodeError ? err.reason : 'malformed_protobuf';
+      this.reject(topicStation, topic, reason, (err as Error).message, payload);
+      return;
+    }
+    const now = Date.now();
+    const result = validateBatch(batch, topicStation, { ...this.o, now });
+    if (result.batchError) {
+      this.reject(topicStation, topic, result.batchError.reason, result.batchError.detail, payload);
+      return;
+    }
+    for (const r of result.rejected) {
+      this.reject(topicStation, topic, r.reason, r.detail, Buffer.from(JSON.stringify(r.reading)));
+    }
+    if (result.accepted.length === 0) return;
+    await this.waitForRoom();
+    await this.o.wal.append(topicStation, batch.seq, result.accepted);
+    this.counters.accepted += result.accepted.length;
+    this.o.hub.publish({ type: 'readings', station: topicStation, readings: result.accepted });
+  }
+
+  private reject(station: string, topic: string, reason: string, detail: string, payload: Uint8Array): void {
+    this.counters.rejected++;
+    try {
+      this.o.quarantine.add({ station, topic, reason, detail, payload });
+    } catch (err) {
+      this.o.log.error({ err, reason }, 'could not keep a rejected message in the quarantine');
+    }
+    this.o.log.debug({ station, reason, detail }, 'rejected');
+  }
+
+  /** Backpressure: hold the PUBACK while the WAL is full. The client keeps the message and its later ones. */
+  private async waitForRoom(): Promise<void> {
+    if (this.o.wal.depthReadings < this.o.maxWalReadings) return;
+    this.counters.backpressureWaits++;
+    this.o.log.warn({ depth: this.o.wal.depthReadings }, 'WAL full: holding acknowledgements until the writer catches up');
+    while (this.o.wal.depthReadings >= this.o.maxWalReadings) await new Promise((r) => setTimeout(r, 50));
+  }
+}
