@@ -1,0 +1,165 @@
+/**
+ * The page's one state object and the events that tell views what changed. Views read the state and re-render
+ * their part; nothing but the functions here changes it. Later views (map, AQI, alarms) subscribe the same way.
+ */
+import type { Lang, Parameter, Reading, Station } from './api.ts';
+import type { WindowId } from './live-series.ts';
+
+export type Connection = 'connecting' | 'live' | 'reconnecting';
+
+export interface State {
+  lang: Lang;
+  /** Parameter catalogue by code. */
+  params: Map<string, Parameter>;
+  /** In the order the API lists them. */
+  stations: Station[];
+  /** Newest reading per station and parameter. */
+  latest: Map<string, Map<string, Reading>>;
+  selected: string | null;
+  chartParam: string | null;
+  chartWindow: WindowId;
+  connection: Connection;
+  /** Last load error, shown in a banner until the next successful load. */
+  error: string | null;
+}
+
+export type StoreEvent =
+  | { type: 'lang' | 'catalogue' | 'stations' | 'selection' | 'chart' | 'connection' | 'error' }
+  | { type: 'readings'; station: string; readings: Reading[] };
+
+export type Listener = (e: StoreEvent) => void;
+
+export function initialState(lang: Lang): State {
+  return {
+    lang,
+    params: new Map(),
+    stations: [],
+    latest: new Map(),
+    selected: null,
+    chartParam: null,
+    chartWindow: '15m',
+    connection: 'connecting',
+    error: null,
+  };
+}
+
+/**
+ * Keeps the newest reading per parameter. Older readings (a gateway replaying its outbox after an outage) do
+ * not replace a newer one; at equal times the later message wins, as the store's idempotent write does.
+ * Returns whether anything changed.
+ */
+export function mergeLatest(byParam: Map<string, Reading>, readings: readonly Reading[]): boolean {
+  let changed = false;
+  for (const r of readings) {
+    const cur = byParam.get(r.param);
+    if (!cur || r.time >= cur.time) {
+      byParam.set(r.param, r);
+      changed = true;
+    }
+  }
+  return changed;
+}
+
+export function createStore(state: State) {
+  const listeners = new Set<Listener>();
+  const emit = (e: StoreEvent) => {
+    for (const l of listeners) l(e);
+  };
+  const station = (id: string) => state.stations.find((s) => s.id === id);
+
+  const store = {
+    state: state as Readonly<State>,
+
+    subscribe(l: Listener): () => void {
+      listeners.add(l);
+      return () => listeners.delete(l);
+    },
+
+    setLang(lang: Lang): void {
+      if (lang === state.lang) return;
+      state.lang = lang;
+      emit({ type: 'lang' });
+    },
+
+    setCatalogue(params: readonly Parameter[]): void {
+      state.params = new Map(params.map((p) => [p.code, p]));
+      emit({ type: 'catalogue' });
+    },
+
+    setStations(stations: Station[]): void {
+      state.stations = stations;
+      emit({ type: 'stations' });
+      // A selected station that disappeared (removed from config) would leave a dead panel.
+      if (state.selected !== null && !station(state.selected)) store.select(null);
+    },
+
+    /** Replaces the latest values (an initial load or a resync after the stream was down). */
+    setLatest(readings: readonly Reading[]): void {
+      const byStation = new Map<string, Reading[]>();
+      for (const r of readings) {
+        const list = byStation.get(r.station) ?? [];
+        list.push(r);
+        byStation.set(r.station, list);
+      }
+      for (const [id, list] of byStation) {
+        const m = new Map<string, Reading>();
+        mergeLatest(m, list);
+        state.latest.set(id, m);
+        emit({ type: 'readings', station: id, readings: list });
+      }
+    },
+
+    /** Readings from the live stream: newest values, and the station's last-seen time moves forward. */
+    applyReadings(stationId: string, readings: Reading[]): void {
+      if (readings.length === 0) return;
+      let m = state.latest.get(stationId);
+      if (!m) state.latest.set(stationId, (m = new Map()));
+      mergeLatest(m, readings);
+      const s = station(stationId);
+      if (s) {
+        const newest = Math.max(...readings.map((r) => r.time));
+        if (s.last_seen === null || newest > s.last_seen) s.last_seen = newest;
+      }
+      emit({ type: 'readings', station: stationId, readings });
+    },
+
+    setOnline(stationId: string, online: boolean): void {
+      const s = station(stationId);
+      if (!s || s.online === online) return;
+      s.online = online;
+      emit({ type: 'stations' });
+    },
+
+    /** Selecting a station also picks the chart parameter: keep the current one if the station has it. */
+    select(id: string | null): void {
+      const s = id === null ? undefined : station(id);
+      state.selected = s ? s.id : null;
+      if (!s) state.chartParam = null;
+      else if (state.chartParam === null || !s.params.includes(state.chartParam)) state.chartParam = s.params[0] ?? null;
+      emit({ type: 'selection' });
+      emit({ type: 'chart' });
+    },
+
+    setChart(param: string | null, window: WindowId): void {
+      if (param === state.chartParam && window === state.chartWindow) return;
+      state.chartParam = param;
+      state.chartWindow = window;
+      emit({ type: 'chart' });
+    },
+
+    setConnection(c: Connection): void {
+      if (c === state.connection) return;
+      state.connection = c;
+      emit({ type: 'connection' });
+    },
+
+    setError(message: string | null): void {
+      if (message === state.error) return;
+      state.error = message;
+      emit({ type: 'error' });
+    },
+  };
+  return store;
+}
+
+export type Store = ReturnType<typeof createStore>;
