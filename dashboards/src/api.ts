@@ -40,9 +40,14 @@ export interface Reading {
 }
 
 export interface SeriesPoint {
+  /** Bucket start (epoch-aligned), or the reading's time when raw. */
   time: number;
   value: number | null;
+  /** Readings with a value in the bucket; 1 for raw points. */
   count: number;
+  /** Raw points only. */
+  status?: DeviceStatus;
+  qc_flags?: number;
 }
 
 export interface SeriesQuery {
@@ -63,8 +68,8 @@ export interface Series {
   every: number;
   agg: string;
   points: SeriesPoint[];
-  /** Coverage as the ingest reports it; passed through untouched, not interpreted here yet. */
-  observed: unknown;
+  /** Readings with a value in [from, to), over all buckets (coverage; not shown yet). */
+  observed: number;
 }
 
 export interface Api {

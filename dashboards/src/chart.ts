@@ -51,6 +51,7 @@ export function mountChart(root: HTMLElement, store: Store, api: Api): ChartView
   /** Bumped on every reload so a slow response for a previous selection is dropped, not drawn. */
   let generation = 0;
   let drawQueued = false;
+  let optionsKey = '';
 
   const onChange = () => store.setChart(paramSelect.value || null, windowSelect.value as WindowId);
   paramSelect.addEventListener('change', onChange);
@@ -78,17 +79,24 @@ export function mountChart(root: HTMLElement, store: Store, api: Api): ChartView
     paramLabel.textContent = t(lang, 'chart.param');
     windowLabel.textContent = t(lang, 'chart.window');
     const station = stations.find((s) => s.id === selected);
-    paramSelect.replaceChildren(
-      ...(station?.params ?? []).map((code) => {
-        const p = params.get(code);
-        return h('option', { value: code }, p ? `${p.name[lang]} (${p.unit})` : code);
-      }),
-    );
+    const codes = station?.params ?? [];
+    // Rebuild the options only when they change: replacing them under an open select (a station going online
+    // re-renders) would close it in the user's hand.
+    const key = `${lang}|${params.size}|${codes.join(',')}`;
+    if (key !== optionsKey) {
+      optionsKey = key;
+      paramSelect.replaceChildren(
+        ...codes.map((code) => {
+          const p = params.get(code);
+          return h('option', { value: code }, p ? `${p.name[lang]} (${p.unit})` : code);
+        }),
+      );
+      windowSelect.replaceChildren(
+        ...WINDOWS.map((w) => h('option', { value: w.id }, t(lang, `chart.window.${w.id}`))),
+      );
+    }
     paramSelect.value = chartParam ?? '';
     paramSelect.disabled = !station;
-    windowSelect.replaceChildren(
-      ...WINDOWS.map((w) => h('option', { value: w.id }, t(lang, `chart.window.${w.id}` as MessageKey))),
-    );
     windowSelect.value = chartWindow;
     const p = selectedParam();
     box.setAttribute(
@@ -96,7 +104,7 @@ export function mountChart(root: HTMLElement, store: Store, api: Api): ChartView
       t(lang, 'chart.label', {
         param: p ? p.name[lang] : (chartParam ?? ''),
         station: station?.name ?? '',
-        window: t(lang, `chart.window.${chartWindow}` as MessageKey),
+        window: t(lang, `chart.window.${chartWindow}`),
       }),
     );
   }
@@ -217,6 +225,7 @@ export function mountChart(root: HTMLElement, store: Store, api: Api): ChartView
     switch (e.type) {
       case 'selection':
       case 'catalogue':
+      case 'stations':
         renderControls();
         break;
       case 'chart':
@@ -234,7 +243,8 @@ export function mountChart(root: HTMLElement, store: Store, api: Api): ChartView
         if (!series || e.station !== selected) break;
         let added = false;
         for (const r of e.readings) {
-          if (r.param === chartParam) {
+          // Raw readings only: /series answers raw (period_s=0) data, and gateway means would interleave with it.
+          if (r.param === chartParam && r.period_s === 0) {
             series.add(r.time, r.value);
             added = true;
           }

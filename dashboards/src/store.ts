@@ -44,13 +44,15 @@ export function initialState(lang: Lang): State {
 }
 
 /**
- * Keeps the newest reading per parameter. Older readings (a gateway replaying its outbox after an outage) do
- * not replace a newer one; at equal times the later message wins, as the store's idempotent write does.
+ * Keeps the newest raw reading per parameter, as `/latest` does: gateway means (period_s 60, 300) travel on the
+ * same stream but are not "the latest value". Older readings (a gateway replaying its outbox after an outage)
+ * do not replace a newer one; at equal times the later message wins, as the store's idempotent write does.
  * Returns whether anything changed.
  */
 export function mergeLatest(byParam: Map<string, Reading>, readings: readonly Reading[]): boolean {
   let changed = false;
   for (const r of readings) {
+    if (r.period_s !== 0) continue;
     const cur = byParam.get(r.param);
     if (!cur || r.time >= cur.time) {
       byParam.set(r.param, r);
@@ -109,18 +111,29 @@ export function createStore(state: State) {
       }
     },
 
-    /** Readings from the live stream: newest values, and the station's last-seen time moves forward. */
+    /**
+     * Readings from the live stream: newest values, and the station's last-seen time moves forward. Both follow
+     * the ingest's own rules (StationRegistry): last_seen counts raw readings only, and a parameter the station
+     * was not configured with is added to its list once it sends one.
+     */
     applyReadings(stationId: string, readings: Reading[]): void {
       if (readings.length === 0) return;
       let m = state.latest.get(stationId);
       if (!m) state.latest.set(stationId, (m = new Map()));
       mergeLatest(m, readings);
       const s = station(stationId);
+      let paramsChanged = false;
       if (s) {
-        const newest = Math.max(...readings.map((r) => r.time));
-        if (s.last_seen === null || newest > s.last_seen) s.last_seen = newest;
+        for (const r of readings) {
+          if (r.period_s === 0 && (s.last_seen === null || r.time > s.last_seen)) s.last_seen = r.time;
+          if (!s.params.includes(r.param)) {
+            s.params.push(r.param);
+            paramsChanged = true;
+          }
+        }
       }
       emit({ type: 'readings', station: stationId, readings });
+      if (paramsChanged) emit({ type: 'stations' });
     },
 
     setOnline(stationId: string, online: boolean): void {
