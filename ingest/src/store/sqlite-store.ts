@@ -69,7 +69,16 @@ const AGG_SQL: Record<Exclude<Aggregate, 'last'>, string> = {
   count: 'count(*)',
 };
 
-export function openSqliteStore(path: string): SqliteStore {
+/** Above this many buckets (between the first and the last reading in range) series() switches to GROUP BY. */
+export const PER_BUCKET_MAX = 20_000;
+
+export interface SqliteStoreOptions {
+  /** Bucket count limit of the per-bucket plan (default PER_BUCKET_MAX); 0 forces GROUP BY, for tests of that plan. */
+  perBucketMax?: number;
+}
+
+export function openSqliteStore(path: string, options: SqliteStoreOptions = {}): SqliteStore {
+  const perBucketMax = options.perBucketMax ?? PER_BUCKET_MAX;
   const db = new Database(path);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = FULL');
@@ -118,21 +127,67 @@ export function openSqliteStore(path: string): SqliteStore {
     WHERE station = ? AND param = ? AND period_s = ? AND time >= ? AND time < ?
     ORDER BY time`);
 
+  // Bucketed series, two plans with the same result:
+  // - per bucket (the common case: a chart asks for at most a few thousand buckets): walk the bucket starts with a
+  //   recursive CTE and aggregate each bucket with its own primary-key range search. The rows are read in key
+  //   order and never sorted: 1-minute buckets over 1M rows took ≈ 250–380 ms (mean) and ≈ 160 ms (last) here,
+  //   against ≈ 500 ms with GROUP BY, which sorts every row into a temporary B-tree.
+  // - GROUP BY (many buckets, e.g. 1 s buckets over weeks): a bucket costs ≈ 1 µs empty and ≈ 10 µs with data in
+  //   the per-bucket plan, so past PER_BUCKET_MAX buckets one sorted pass over the rows is cheaper.
+  type BucketParams = { station: string; param: string; period_s: number; from: number; to: number; every: number };
+  const KEY = 'station = @station AND param = @param AND period_s = @period_s AND value IS NOT NULL';
+  const extent = {
+    first: db.prepare<[BucketParams], { time: number }>(`SELECT time FROM reading WHERE ${KEY} AND time >= @from AND time < @to ORDER BY time LIMIT 1`),
+    last: db.prepare<[BucketParams], { time: number }>(`SELECT time FROM reading WHERE ${KEY} AND time >= @from AND time < @to ORDER BY time DESC LIMIT 1`),
+  };
+
   // Epoch-aligned bucket start, floored also for times before 1970 (SQLite's % truncates toward zero).
   const BUCKET = '(time - (((time % @every) + @every) % @every))';
-  const RANGE = 'station = @station AND param = @param AND period_s = @period_s AND time >= @from AND time < @to AND value IS NOT NULL';
-  type BucketParams = { station: string; param: string; period_s: number; from: number; to: number; every: number };
-  const bucketStmts = new Map<Aggregate, Database.Statement<[BucketParams], BucketRow>>();
+  const grouped = new Map<Aggregate, Database.Statement<[BucketParams], BucketRow>>();
   for (const [agg, expr] of Object.entries(AGG_SQL) as [Exclude<Aggregate, 'last'>, string][]) {
-    bucketStmts.set(agg, db.prepare(`
+    grouped.set(agg, db.prepare(`
       SELECT ${BUCKET} AS bucket, ${expr} AS value, count(*) AS n FROM reading
-      WHERE ${RANGE} GROUP BY bucket ORDER BY bucket`));
+      WHERE ${KEY} AND time >= @from AND time < @to GROUP BY bucket ORDER BY bucket`));
   }
   // SQLite documents that with a single max() aggregate the bare columns come from the row holding the maximum:
   // that row is the newest reading with a value in the bucket.
-  bucketStmts.set('last', db.prepare(`
+  grouped.set('last', db.prepare(`
     SELECT ${BUCKET} AS bucket, max(time) AS t, value, count(*) AS n FROM reading
-    WHERE ${RANGE} GROUP BY bucket ORDER BY bucket`));
+    WHERE ${KEY} AND time >= @from AND time < @to GROUP BY bucket ORDER BY bucket`));
+
+  // One bucket's rows: [max(start, from), min(start + every, to)), so the first and last buckets honour from/to.
+  const IN_BUCKET = `${KEY} AND time >= max(b.start, @from) AND time < min(b.start + @every, @to)`;
+  const perBucketValue: Record<Aggregate, string> = {
+    mean: `(SELECT avg(value) FROM reading WHERE ${IN_BUCKET})`,
+    min: `(SELECT min(value) FROM reading WHERE ${IN_BUCKET})`,
+    max: `(SELECT max(value) FROM reading WHERE ${IN_BUCKET})`,
+    last: `(SELECT value FROM reading WHERE ${IN_BUCKET} ORDER BY time DESC LIMIT 1)`,
+    count: 'NULL', // the count is n, selected anyway
+  };
+  type PerBucketParams = BucketParams & { first: number; lastStart: number };
+  const perBucket = new Map<Aggregate, Database.Statement<[PerBucketParams], BucketRow>>();
+  for (const [agg, expr] of Object.entries(perBucketValue) as [Aggregate, string][]) {
+    perBucket.set(agg, db.prepare(`
+      WITH RECURSIVE b(start) AS (SELECT @first UNION ALL SELECT start + @every FROM b WHERE start < @lastStart)
+      SELECT start AS bucket, ${expr} AS value, (SELECT count(*) FROM reading WHERE ${IN_BUCKET}) AS n FROM b`));
+    // Empty buckets (n = 0) are dropped in JS: filtering in SQL made SQLite evaluate the count subquery twice.
+  }
+  const floorTo = (t: number, every: number): number => t - (((t % every) + every) % every);
+
+  function buckets(agg: Aggregate, p: BucketParams): BucketRow[] {
+    const first = extent.first.get(p);
+    const last = extent.last.get(p);
+    if (!first || !last) return [];
+    const firstStart = floorTo(first.time, p.every);
+    const lastStart = floorTo(last.time, p.every);
+    const unknown = (): never => {
+      throw new TypeError(`series: unknown aggregate ${JSON.stringify(agg)}`);
+    };
+    if ((lastStart - firstStart) / p.every + 1 <= perBucketMax) {
+      return (perBucket.get(agg) ?? unknown()).all({ ...p, first: firstStart, lastStart }).filter((r) => r.n > 0);
+    }
+    return (grouped.get(agg) ?? unknown()).all(p);
+  }
 
   const countAll = db.prepare<[], { n: number }>('SELECT count(*) AS n FROM reading');
   const countStation = db.prepare<[string], { n: number }>('SELECT count(*) AS n FROM reading WHERE station = ?');
@@ -181,10 +236,8 @@ export function openSqliteStore(path: string): SqliteStore {
           qc_flags: r.qc_flags,
         }));
       } else {
-        const stmt = bucketStmts.get(q.agg);
-        if (!stmt) throw new TypeError(`series: unknown aggregate ${JSON.stringify(q.agg)}`);
-        const rows = stmt.all({ station: q.station, param: q.param, period_s: q.period_s, from: q.from, to: q.to, every: q.every });
-        points = rows.map((r) => ({ time: r.bucket, value: r.value, count: r.n }));
+        const rows = buckets(q.agg, { station: q.station, param: q.param, period_s: q.period_s, from: q.from, to: q.to, every: q.every });
+        points = rows.map((r) => ({ time: r.bucket, value: q.agg === 'count' ? r.n : r.value, count: r.n }));
       }
       const observed = points.reduce((sum, p) => sum + p.count, 0);
       return { station: q.station, param: q.param, from: q.from, to: q.to, every: q.every, agg: q.agg, points, observed };
