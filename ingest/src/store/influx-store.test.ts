@@ -1,4 +1,6 @@
 import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer, type IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -163,5 +165,45 @@ describe('line protocol and InfluxQL escaping', () => {
   it('quotes InfluxQL strings', () => {
     expect(influxString("it's")).toBe("'it\\'s'");
     expect(influxString('a\\b\nc')).toBe("'a\\\\b\\nc'");
+  });
+});
+
+// No InfluxDB 2.x/3.x is packaged for Debian here; this pins the request shape those servers document
+// (/api/v2/write with org, bucket, precision and a Token header; InfluxQL on /query with db = bucket via DBRP).
+describe('InfluxDB 2.x/3.x mode: the requests it sends', () => {
+  it('writes to /api/v2/write with org, bucket and token, and reads /query with db = bucket', async () => {
+    const seen: { method: string; url: string; auth: string | undefined; body: string }[] = [];
+    const server = createServer((req: IncomingMessage, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => {
+        seen.push({ method: req.method ?? '', url: req.url ?? '', auth: req.headers.authorization, body });
+        if (req.url?.startsWith('/api/v2/write')) {
+          res.writeHead(204).end();
+        } else {
+          res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ results: [{ statement_id: 0 }] }));
+        }
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const store = openInfluxStore({ url, bucket: 'env', org: 'agency', token: 's3cret' });
+      await store.ensureDatabase(); // bucket mode: nothing to create, no request
+      await store.write([reading()]);
+      expect(await store.count('ST1')).toBe(0);
+
+      expect(seen).toHaveLength(2);
+      const [write, query] = seen;
+      const w = new URL(write?.url ?? '', url);
+      expect([write?.method, w.pathname, Object.fromEntries(w.searchParams)]).toEqual(['POST', '/api/v2/write', { precision: 'ms', bucket: 'env', org: 'agency' }]);
+      expect(write?.auth).toBe('Token s3cret');
+      expect(write?.body).toBe(`reading,param=PM10,period=0,station=ST1 value=1.5,status=0i,qc=0i ${T0}`);
+      const q = new URL(query?.url ?? '', url);
+      expect([q.pathname, q.searchParams.get('db'), q.searchParams.get('epoch'), query?.auth]).toEqual(['/query', 'env', 'ms', 'Token s3cret']);
+      expect(q.searchParams.get('q')).toBe("SELECT count(status) FROM reading WHERE station = 'ST1'");
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });
