@@ -1,0 +1,113 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError } from '@envmon/hardware';
+import { describe, expect, it } from 'vitest';
+import { loadGatewayConfig, parseGatewayConfig } from './config.ts';
+
+const GOOD = `station: DEMO_AIR01
+broker:
+  url: mqtt://127.0.0.1:1883
+  password_env: ENVMON_STATION_SECRET
+devices:
+  - id: aqm1
+    profile: generic-ambient-air
+    transport: { kind: tcp, host: 127.0.0.1, port: 5020 }
+`;
+const ENV = { ENVMON_STATION_SECRET: 's3cret', ENVMON_DATA_DIR: '/var/lib/envmon' };
+
+function issuesOf(text: string, env: NodeJS.ProcessEnv = ENV) {
+  try {
+    parseGatewayConfig(text, 'station.yaml', { env, baseDir: '/nonexistent' });
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return (err as ConfigError).issues;
+  }
+  throw new Error('expected the config to be rejected');
+}
+
+describe('gateway config', () => {
+  it('fills defaults, resolves the secret, the profile and the data dir', () => {
+    const c = parseGatewayConfig(GOOD, 'station.yaml', { env: ENV });
+    expect(c.station).toBe('DEMO_AIR01');
+    expect(c.broker).toMatchObject({ url: 'mqtt://127.0.0.1:1883', username: 'DEMO_AIR01', password: 's3cret', keepaliveS: 30 });
+    expect(c.dataDir).toBe('/var/lib/envmon/gateway/DEMO_AIR01');
+    expect(c.archiveDays).toBe(60);
+    expect(c.publish).toEqual({ maxBatch: 500, intervalMs: 1000, maxInFlight: 8, statusIntervalMs: 60_000 });
+    expect(c.devices[0]).toMatchObject({ id: 'aqm1', unitId: 1, pollIntervalMs: 10_000, timeoutMs: 1000, transport: { kind: 'tcp', host: '127.0.0.1', port: 5020 } });
+    expect(c.devices[0]!.profile.id).toBe('generic-ambient-air');
+  });
+
+  it('loads the shipped examples', () => {
+    for (const f of ['demo-air.yaml', 'demo-water.yaml']) {
+      const c = loadGatewayConfig(new URL(`../examples/${f}`, import.meta.url).pathname, { env: ENV });
+      expect(c.devices.length).toBeGreaterThan(0);
+    }
+  });
+
+  it('names the line of a bad value and of a typo, with the fix', () => {
+    const issues = issuesOf(GOOD.replace('port: 5020', 'port: 70000').replace('  url:', '  ulr:'));
+    expect(issues).toHaveLength(3);
+    const byPath = new Map(issues.map((i) => [i.path, i]));
+    expect(byPath.get('broker')).toMatchObject({ line: 3, message: 'unknown field `ulr`: did you mean `url`?' });
+    expect(byPath.get('broker.url')).toMatchObject({ line: 2, message: 'missing: add `url` (string)' });
+    expect(byPath.get('devices[0].transport.port')).toMatchObject({ line: 8 });
+    expect(byPath.get('devices[0].transport.port')!.message).toMatch(/65535/);
+  });
+
+  it('says which environment variable is missing, at its line', () => {
+    const [i] = issuesOf(GOOD, {});
+    expect(i).toMatchObject({ line: 4, path: 'broker.password_env' });
+    expect(i!.message).toMatch(/ENVMON_STATION_SECRET is not set; export it/);
+  });
+
+  it('reports an unknown profile at the device line, listing the known ones', () => {
+    const [i] = issuesOf(GOOD.replace('generic-ambient-air', 'ambient-air'));
+    expect(i).toMatchObject({ line: 7, path: 'devices[0].profile' });
+    expect(i!.message).toMatch(/no profile named "ambient-air".*generic-ambient-air/);
+  });
+
+  it('refuses two devices with one id or one parameter', () => {
+    const text = GOOD + `  - id: aqm1
+    profile: generic-ambient-air
+    transport: { kind: tcp, host: 127.0.0.1, port: 5021 }
+`;
+    const issues = issuesOf(text);
+    expect(issues.map((i) => [i.line, i.path])).toEqual([
+      [9, 'devices[1].id'],
+      [10, 'devices[1].profile'],
+    ]);
+    expect(issues[1]!.message).toMatch(/PM2_5, PM10, .*RH are also read by device aqm1/);
+  });
+
+  it('refuses less than 60 days of archive, citing TT10', () => {
+    const [i] = issuesOf(GOOD + 'archive_days: 30\n');
+    expect(i).toMatchObject({ line: 9, path: 'archive_days' });
+    expect(i!.message).toMatch(/TT10\/2021 requires/);
+  });
+
+  it('refuses a transport it cannot use yet', () => {
+    const [i] = issuesOf(GOOD.replace('kind: tcp', 'kind: rtu'));
+    expect(i).toMatchObject({ line: 8, path: 'devices[0].transport.kind' });
+  });
+
+  it('reads password_file relative to the config and never puts the secret in an error', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'envmon-gwcfg-'));
+    writeFileSync(join(dir, 'secret.txt'), 'file-secret\n');
+    writeFileSync(join(dir, 'st.yaml'), GOOD.replace('password_env: ENVMON_STATION_SECRET', 'password_file: secret.txt'));
+    expect(loadGatewayConfig(join(dir, 'st.yaml'), { env: {} }).broker.password).toBe('file-secret');
+    writeFileSync(join(dir, 'bad.yaml'), GOOD.replace('password_env: ENVMON_STATION_SECRET', 'password: hunter2\n  password_env: X').replace('port: 5020', 'port: -1'));
+    let message = '';
+    try {
+      loadGatewayConfig(join(dir, 'bad.yaml'), { env: { X: 'y' } });
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(message).toMatch(/bad\.yaml:2 broker: give the password one way only/);
+    expect(message).not.toMatch(/hunter2/);
+  });
+
+  it('names a missing config file', () => {
+    expect(() => loadGatewayConfig('/nonexistent/station.yaml')).toThrow(/cannot read the config \(ENOENT\)/);
+  });
+});

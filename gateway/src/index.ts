@@ -1,0 +1,6 @@
+export { loadGatewayConfig, parseGatewayConfig, resolveDataRoot, type DeviceConfig, type GatewayConfig, type ParseOptions, type TcpTransport } from './config.ts';
+export { GATEWAY_VERSION, startGateway, type GatewayOptions, type RunningGateway } from './gateway.ts';
+export { openArchive, type ArchiveReader, type ArchivedReading } from './outbox/archive.ts';
+export { OUTBOX_FILE, openOutbox, type Outbox, type OutboxBatch } from './outbox/outbox.ts';
+export { planReads, readingsFromBlocks, MODBUS_MAX_READ, type BlockResult, type ReadBlock } from './modbus/read-plan.ts';
+export { createDevicePoller, type DevicePoller, type DevicePollerOptions } from './modbus/device-poller.ts';

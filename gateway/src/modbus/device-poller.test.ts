@@ -1,0 +1,155 @@
+import { readFileSync } from 'node:fs';
+import { loadProfile, parseProfile, resolveProfilePath, simulatedValue, startModbusTcpSimulator, type DeviceProfile, type ModbusTcpSimulator } from '@envmon/hardware';
+import { DeviceStatus, type Reading } from '@envmon/protocol';
+import pino from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { DeviceConfig } from '../config.ts';
+import { createDevicePoller, type DevicePoller } from './device-poller.ts';
+
+// The poller against the real simulator over loopback TCP.
+
+const log = pino({ level: 'silent' });
+const cleanup: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const f of cleanup.splice(0).reverse()) await f();
+});
+
+async function sim(profile: DeviceProfile, opts: { port?: number; now?: () => number; seed?: number } = {}): Promise<ModbusTcpSimulator> {
+  const s = await startModbusTcpSimulator({ profile, seed: opts.seed ?? 3, ...(opts.port ? { port: opts.port } : {}), ...(opts.now ? { now: opts.now } : {}) });
+  cleanup.push(() => s.stop());
+  return s;
+}
+
+function poller(profile: DeviceProfile, port: number, over: Partial<DeviceConfig> = {}, now?: () => number): { p: DevicePoller; got: Reading[][] } {
+  const got: Reading[][] = [];
+  const device: DeviceConfig = {
+    id: 'dev1',
+    profileName: profile.id,
+    profile,
+    transport: { kind: 'tcp', host: '127.0.0.1', port },
+    unitId: 1,
+    pollIntervalMs: 10_000,
+    timeoutMs: 500,
+    ...over,
+  };
+  const p = createDevicePoller({ device, log, onReadings: (r) => got.push(r), ...(now ? { now } : {}) });
+  cleanup.push(() => p.stop());
+  return { p, got };
+}
+
+const byParam = (rs: Reading[]) => Object.fromEntries(rs.map((r) => [r.param, r]));
+const T = Date.UTC(2026, 4, 10, 3, 0, 0);
+
+describe.each(['generic-ambient-air', 'generic-wastewater'])('device poller reading %s', (name) => {
+  const profile = loadProfile(name);
+
+  it('decodes every register to the value the simulator computed, stamped with the poll time', async () => {
+    const s = await sim(profile, { now: () => T, seed: 99 });
+    const { p } = poller(profile, s.port, {}, () => T + 5);
+    const rs = await p.pollOnce();
+    expect(rs.map((r) => r.param).sort()).toEqual(profile.registers.map((r) => r.param).sort());
+    for (const r of profile.registers) {
+      const reading = byParam(rs)[r.param]!;
+      const expected = simulatedValue(r.sim!, 99, r.param, T);
+      // Integer registers carry one step of the scale; float32 about 7 significant digits.
+      const tolerance = r.type === 'float32' ? Math.abs(expected) * 1e-6 + 1e-6 : Math.abs(r.scale) / 2 + 1e-9;
+      expect(Math.abs(reading.value! - expected), `${r.param}: ${reading.value} vs ${expected}`).toBeLessThanOrEqual(tolerance);
+      expect(reading).toMatchObject({ time: T + 5, status: DeviceStatus.MEASURING, qc_flags: 0, period_s: 0 });
+    }
+    expect(p.state()).toMatchObject({ device: 'dev1', status: 0, error: '', last_ok: T + 5 });
+  });
+
+  it('reports forced values exactly, sentinels and NaN as null/02, and fault/calibration status', async () => {
+    const s = await sim(profile);
+    const { p } = poller(profile, s.port);
+    const [intReg, floatReg] = [profile.registers.find((r) => r.type !== 'float32' && /^(1|0\.0*1)$/.test(String(r.scale)))!, profile.registers.find((r) => r.type === 'float32')!];
+    s.setValue(intReg.param, 12.3);
+    s.setValue(floatReg.param, 456.5);
+    let by = byParam(await p.pollOnce());
+    expect(by[intReg.param]!.value).toBe(12.3);
+    expect(by[floatReg.param]!.value).toBe(456.5);
+    s.setValue(intReg.param, 'sentinel');
+    s.setValue(floatReg.param, 'nan');
+    by = byParam(await p.pollOnce());
+    expect(by[intReg.param]).toMatchObject({ value: null, status: 2 });
+    expect(by[floatReg.param]).toMatchObject({ value: null, status: 2 });
+
+    s.setValue(intReg.param, undefined);
+    s.setValue(floatReg.param, undefined);
+    const covered = profile.status[0]!.params[0]!;
+    s.setCalibrating(true);
+    expect(byParam(await p.pollOnce())[covered]!.status).toBe(DeviceStatus.CALIBRATING);
+    s.setFault(true);
+    expect(byParam(await p.pollOnce())[covered]!.status).toBe(DeviceStatus.DEVICE_ERROR);
+    expect(p.state().status).toBe(DeviceStatus.DEVICE_ERROR);
+  });
+});
+
+describe('device poller failures', () => {
+  const profile = loadProfile('generic-ambient-air');
+
+  it('gives null/02 for every parameter while the device is down, and reconnects when it returns', async () => {
+    const s = await sim(profile);
+    const port = s.port;
+    const { p } = poller(profile, port, { timeoutMs: 300 });
+    expect((await p.pollOnce()).every((r) => r.value !== null)).toBe(true);
+
+    await s.stop(); // the link drops under an open connection
+    const down = await p.pollOnce();
+    expect(down).toHaveLength(profile.registers.length);
+    for (const r of down) expect(r).toMatchObject({ value: null, status: DeviceStatus.DEVICE_ERROR });
+    expect(p.state().error).toMatch(new RegExp(`127\\.0\\.0\\.1:${port} unit 1`));
+    const lastOk = p.state().last_ok;
+
+    await sim(profile, { port });
+    const back = await p.pollOnce();
+    expect(back.every((r) => r.value !== null && r.status === 0)).toBe(true);
+    expect(p.state().error).toBe('');
+    expect(p.state().last_ok).toBeGreaterThanOrEqual(lastOk);
+  });
+
+  it('times out on a unit that does not answer', async () => {
+    const s = await sim(profile);
+    const { p } = poller(profile, s.port, { unitId: 9, timeoutMs: 200 });
+    const started = Date.now();
+    const rs = await p.pollOnce();
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(rs.every((r) => r.value === null && r.status === 2)).toBe(true);
+    expect(p.state().error).toMatch(/no answer within 200 ms/);
+  });
+
+  it('keeps the other blocks when the device refuses one with an exception', async () => {
+    // The gateway's profile maps one register more than the device serves.
+    const text = readFileSync(resolveProfilePath('generic-ambient-air'), 'utf8').replace(
+      'registers:\n',
+      'registers:\n  - { param: FLOW, function: 4, address: 300, type: float32, sim: { base: 1, min: 0, max: 2 } }\n',
+    );
+    const wider = parseProfile(text, 'wider.yaml');
+    const s = await sim(profile);
+    const { p } = poller(wider, s.port);
+    const by = byParam(await p.pollOnce());
+    expect(by.FLOW).toMatchObject({ value: null, status: 2 });
+    expect(by.PM2_5!.value).not.toBeNull();
+    expect(p.state().error).toMatch(/Modbus exception 2 \(illegal data address\) reading function 4 at 300\+2/);
+    // An exception is an answer: the connection stays up and the next poll works without reconnecting.
+    expect(byParam(await p.pollOnce()).PM2_5!.value).not.toBeNull();
+  });
+
+  it('polls on its schedule, aligned to the interval, until stopped', async () => {
+    const s = await sim(profile);
+    const { p, got } = poller(profile, s.port, { pollIntervalMs: 100 });
+    p.start();
+    await new Promise((r) => setTimeout(r, 650));
+    await p.stop();
+    const n = got.length;
+    expect(n).toBeGreaterThanOrEqual(4);
+    expect(n).toBeLessThanOrEqual(8);
+    const times = got.map((rs) => rs[0]!.time);
+    for (const rs of got) expect(new Set(rs.map((r) => r.time)).size).toBe(1);
+    for (let i = 1; i < times.length; i++) expect(times[i]!).toBeGreaterThan(times[i - 1]!);
+    // Started on a multiple of 100 ms (a few ms late at most on a busy machine).
+    expect(times[0]! % 100).toBeLessThan(60);
+    await new Promise((r) => setTimeout(r, 250));
+    expect(got.length).toBe(n);
+  });
+});

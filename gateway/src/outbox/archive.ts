@@ -1,0 +1,51 @@
+import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { OUTBOX_FILE, rowToReading, type ArchiveRow } from './outbox.ts';
+
+/** An archived reading as the wire carries it (minus qc_flags, which a gateway never sets). */
+export interface ArchivedReading {
+  param: string;
+  time: number;
+  value: number | null;
+  status: number;
+  period_s: number;
+}
+
+export interface ArchiveReader {
+  station: string;
+  /** Every archived reading, oldest first. */
+  readings(): ArchivedReading[];
+  /** Readings still waiting in the outbox (not acknowledged by the broker), oldest first. */
+  pending(): ArchivedReading[];
+  /** The next seq the gateway will assign (one more than the last batch ever recorded). */
+  nextSeq(): number;
+  close(): void;
+}
+
+/**
+ * Opens a gateway's archive read-only, from its data_dir or the database file itself. Safe while the gateway
+ * runs (WAL readers do not block the writer); used by tests and support tools to compare what the station
+ * kept with what reached the central store.
+ */
+export function openArchive(dataDirOrDbPath: string): ArchiveReader {
+  const path = existsSync(dataDirOrDbPath) && statSync(dataDirOrDbPath).isDirectory() ? join(dataDirOrDbPath, OUTBOX_FILE) : dataDirOrDbPath;
+  if (!existsSync(path)) throw new Error(`no gateway archive at ${path}; is this the gateway's data_dir?`);
+  const db = new Database(path, { readonly: true, fileMustExist: true });
+  const meta = (key: string): string | undefined => db.prepare<[string], { value: string }>(`SELECT value FROM meta WHERE key = ?`).get(key)?.value;
+  const all = db.prepare<[], ArchiveRow>(`SELECT param, time, value, status, qc_flags, period_s FROM archive ORDER BY id`);
+  const waiting = db.prepare<[], ArchiveRow>(
+    `SELECT a.param, a.time, a.value, a.status, a.qc_flags, a.period_s FROM outbox o JOIN archive a ON a.id = o.reading_id ORDER BY o.reading_id`,
+  );
+  const strip = (r: ArchiveRow): ArchivedReading => {
+    const { param, time, value, status, period_s } = rowToReading(r);
+    return { param, time, value, status, period_s };
+  };
+  return {
+    station: meta('station') ?? '',
+    readings: () => all.all().map(strip),
+    pending: () => waiting.all().map(strip),
+    nextSeq: () => Number(meta('next_seq') ?? 1),
+    close: () => db.close(),
+  };
+}
