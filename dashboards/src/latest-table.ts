@@ -71,8 +71,7 @@ export function mountLatestTable(root: HTMLElement, store: Store): LatestTableVi
         h(
           'p',
           { class: 'muted' },
-          h('code', {}, station.id),
-          ' · ',
+          ...(station.name === station.id ? [] : [h('code', {}, station.id), ' · ']),
           t(lang, mediumKey(station.medium)),
           ' · ',
           h(

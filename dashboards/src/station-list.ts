@@ -50,7 +50,13 @@ export function mountStationList(root: HTMLElement, store: Store): StationListVi
               'aria-pressed': s.id === selected,
             },
             h('span', { class: 'station-name' }, s.name),
-            h('span', { class: 'station-meta' }, h('code', {}, s.id), ' · ', t(lang, mediumKey(s.medium))),
+            // The id is what operators type in configs and tickets; shown unless the name already is the id.
+            h(
+              'span',
+              { class: 'station-meta' },
+              ...(s.name === s.id ? [] : [h('code', {}, s.id), ' · ']),
+              t(lang, mediumKey(s.medium)),
+            ),
             h(
               'span',
               { class: `station-state ${state}` },
