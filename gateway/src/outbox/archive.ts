@@ -20,6 +20,8 @@ export interface ArchiveReader {
   pending(): ArchivedReading[];
   /** The next seq the gateway will assign (one more than the last batch ever recorded). */
   nextSeq(): number;
+  /** Seqs of batches recorded (and perhaps sent) but not acknowledged: a restart resends exactly these. */
+  openBatches(): number[];
   close(): void;
 }
 
@@ -46,6 +48,7 @@ export function openArchive(dataDirOrDbPath: string): ArchiveReader {
     readings: () => all.all().map(strip),
     pending: () => waiting.all().map(strip),
     nextSeq: () => Number(meta('next_seq') ?? 1),
+    openBatches: () => db.prepare<[], { seq: number }>(`SELECT seq FROM batches ORDER BY seq`).all().map((r) => r.seq),
     close: () => db.close(),
   };
 }
