@@ -31,9 +31,13 @@ export function spawnTs(name: string, entry: string, opts: { args?: string[]; en
   });
   const log = opts.logFile ? createWriteStream(opts.logFile, { flags: 'a' }) : undefined;
   const waiters = new Set<(line: string) => void>();
+  // Lines seen so far (bounded), so a waiter attached after the line was printed still finds it.
+  const history: string[] = [];
   const lines = createInterface({ input: child.stdout! });
   lines.on('line', (line) => {
     log?.write(`${line}\n`);
+    history.push(line);
+    if (history.length > 1000) history.shift();
     for (const w of waiters) w(line);
   });
   child.stderr!.on('data', (chunk: Buffer) => (log ? log.write(chunk) : process.stderr.write(`[${name}] ${chunk.toString()}`)));
@@ -45,6 +49,10 @@ export function spawnTs(name: string, entry: string, opts: { args?: string[]; en
     process: child,
     exited,
     waitFor<T>(match: (line: string) => T | undefined, timeoutMs = 30_000) {
+      for (const line of history) {
+        const v = match(line);
+        if (v !== undefined) return Promise.resolve(v);
+      }
       return new Promise<T>((resolve, reject) => {
         const timer = setTimeout(() => {
           waiters.delete(onLine);
