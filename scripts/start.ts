@@ -3,7 +3,7 @@
  * simulated analysers (an ambient air station and a wastewater station, Modbus TCP) and a gateway for each.
  * Every component is its own process, as in the field; their logs go to <data dir>/logs/.
  *
- * Environment: ENVMON_DATA_DIR (default ./.data), ENVMON_HTTP_PORT (8080), ENVMON_MQTT_PORT (1883),
+ * Environment: ENVMON_DATA_DIR (default ./.data), ENVMON_HTTP_PORT (8080), ENVMON_MQTT_PORT (1883), ENVMON_SIM_PORT (5020),
  * INFLUX_URL & co. to use InfluxDB instead of the embedded store.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -15,13 +15,15 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const dataDir = resolve(process.env.ENVMON_DATA_DIR ?? join(root, '.data'));
 const httpPort = Number(process.env.ENVMON_HTTP_PORT ?? 8080);
 const mqttPort = Number(process.env.ENVMON_MQTT_PORT ?? 1883);
+/** The simulated analysers listen on this port and the next (Modbus TCP). */
+const simPortBase = Number(process.env.ENVMON_SIM_PORT ?? 5020);
 const logs = join(dataDir, 'logs');
 mkdirSync(logs, { recursive: true });
 
 /** The demo stations: ids and secrets match ingest/examples/demo.yaml. */
 const stations = [
-  { id: 'DEMO_AIR01', profile: 'generic-ambient-air', simPort: 5020, secret: 'demo-air-secret-change-me' },
-  { id: 'DEMO_WATER01', profile: 'generic-wastewater', simPort: 5021, secret: 'demo-water-secret-change-me' },
+  { id: 'DEMO_AIR01', profile: 'generic-ambient-air', simPort: simPortBase, secret: 'demo-air-secret-change-me' },
+  { id: 'DEMO_WATER01', profile: 'generic-wastewater', simPort: simPortBase + 1, secret: 'demo-water-secret-change-me' },
 ];
 
 const children: Child[] = [];
