@@ -7,6 +7,7 @@ import type { LiveHub } from '../live/hub.ts';
 import type { StationRegistry } from '../live/station-registry.ts';
 import type { Quarantine } from '../pipeline/quarantine.ts';
 import type { Store } from '../store/store.ts';
+import { aqiRoutes } from './aqi.ts';
 import { healthRoutes, type HealthDeps } from './health.ts';
 import { readingsRoutes } from './readings.ts';
 import { rejectRoutes } from './rejects.ts';
@@ -31,6 +32,7 @@ export function createApp(d: AppDeps): Hono {
   api.route('/', readingsRoutes(d.store));
   api.route('/', streamRoutes(d.hub));
   api.route('/', rejectRoutes(d.quarantine));
+  api.route('/', aqiRoutes(d.store, (id) => d.registry.get(id) !== undefined));
   app.route('/api/v1', api);
   app.route('/', healthRoutes(d));
 
