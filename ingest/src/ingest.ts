@@ -75,7 +75,15 @@ export async function startIngest(o: IngestOptions): Promise<RunningIngest> {
     maxBackfillMs: o.config.validation.max_backfill_days * 86_400_000,
     maxWalReadings,
   });
-  const writer = new WalWriter(wal, store, log);
+  const writer = new WalWriter(wal, store, log, (reading, message) =>
+    quarantine.add({
+      station: reading.station,
+      topic: `store:${store.kind}`,
+      reason: 'store_rejected',
+      detail: message,
+      payload: Buffer.from(JSON.stringify(reading)),
+    }),
+  );
   writer.start();
 
   let broker: RunningBroker | undefined;

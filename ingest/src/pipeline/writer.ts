@@ -1,16 +1,32 @@
 import type { Logger } from 'pino';
-import type { Store } from '../store/store.ts';
+import type { Store, StoredReading } from '../store/store.ts';
+import { classifyWriteError } from './write-errors.ts';
 import type { Wal } from './wal.ts';
+
+/** Where readings the store refuses for good are kept, with the store's reason. */
+export type DeadLetter = (reading: StoredReading, message: string) => void;
+
+/** Thrown inside a split when a transient failure interrupts it: the whole batch is retried later (idempotent). */
+class RetryLater extends Error {
+  constructor(
+    message: string,
+    readonly retryAfterMs: number | undefined,
+  ) {
+    super(message);
+  }
+}
 
 /**
  * Drains the WAL into the store: oldest entries first, in batches, deleting from the WAL only what the store
- * confirmed. When the store fails the entries stay and the writer retries with capped exponential backoff and
- * jitter, so an InfluxDB outage costs disk space, not data.
+ * confirmed (or what was dead-lettered). Transient failures keep the entries and retry with capped exponential
+ * backoff and jitter (or the server's Retry-After), so an InfluxDB outage costs disk space, not data. A batch the
+ * store refuses is split in halves until the offending readings are isolated; only those are dead-lettered.
  */
 export class WalWriter {
-  readonly counters = { written: 0, writeErrors: 0 };
+  readonly counters = { written: 0, writeErrors: 0, deadLettered: 0 };
   private running = false;
   private wake: (() => void) | undefined;
+  private idle = false;
   private loop: Promise<void> | undefined;
   private unsubscribe: (() => void) | undefined;
   lastError: string | null = null;
@@ -19,13 +35,18 @@ export class WalWriter {
     private readonly wal: Wal,
     private readonly store: Store,
     private readonly log: Logger,
+    private readonly deadLetter: DeadLetter,
     private readonly batchReadings = 5000,
   ) {}
 
   start(): void {
     if (this.running) return;
     this.running = true;
-    this.unsubscribe = this.wal.onAppend(() => this.wake?.());
+    // New data wakes the writer only when it is idle, never in the middle of a backoff: under load during an
+    // outage that would turn the backoff into a busy loop against the failing store.
+    this.unsubscribe = this.wal.onAppend(() => {
+      if (this.idle) this.wake?.();
+    });
     this.loop = this.run();
   }
 
@@ -34,22 +55,46 @@ export class WalWriter {
     while (this.running) {
       const entries = this.wal.peek(this.batchReadings);
       if (entries.length === 0) {
+        this.idle = true;
         await this.sleep(1000);
+        this.idle = false;
         continue;
       }
       try {
-        await this.store.write(entries.flatMap((e) => e.readings));
+        const readings = entries.flatMap((e) => e.readings);
+        const written = await this.writeOrSplit(readings);
         this.wal.remove(entries);
-        this.counters.written += entries.reduce((n, e) => n + e.readings.length, 0);
+        this.counters.written += written;
         this.lastError = null;
         backoff = 100;
       } catch (err) {
         this.counters.writeErrors++;
+        const retryAfter = err instanceof RetryLater ? err.retryAfterMs : undefined;
         this.lastError = (err as Error).message;
-        this.log.warn({ err: (err as Error).message, retryInMs: backoff }, 'store write failed; readings stay in the WAL');
-        await this.sleep(backoff * (0.5 + Math.random()));
+        const wait = retryAfter ?? backoff * (0.5 + Math.random());
+        this.log.warn({ err: this.lastError, retryInMs: Math.round(wait) }, 'store write failed; readings stay in the WAL');
+        await this.sleep(wait);
         backoff = Math.min(backoff * 2, 30_000);
       }
+    }
+  }
+
+  /** Writes all readings it can; returns how many were written. Throws RetryLater on a transient failure. */
+  private async writeOrSplit(readings: StoredReading[]): Promise<number> {
+    try {
+      await this.store.write(readings);
+      return readings.length;
+    } catch (err) {
+      const failure = classifyWriteError(err);
+      if (failure.kind === 'retry') throw new RetryLater(failure.message, failure.retryAfterMs);
+      if (readings.length === 1) {
+        this.counters.deadLettered++;
+        this.deadLetter(readings[0]!, failure.message);
+        this.log.warn({ reading: readings[0], reason: failure.message }, 'store refused a reading; dead-lettered');
+        return 0;
+      }
+      const mid = readings.length >> 1;
+      return (await this.writeOrSplit(readings.slice(0, mid))) + (await this.writeOrSplit(readings.slice(mid)));
     }
   }
 

@@ -50,11 +50,14 @@ export class InfluxError extends Error {
   readonly status: number;
   /** The server's message (its JSON `error`, or the raw body). */
   readonly serverMessage: string;
-  constructor(operation: string, status: number, serverMessage: string, options?: { cause?: unknown }) {
+  /** From a Retry-After header (429/503), when the server sent one. */
+  readonly retryAfterMs: number | undefined;
+  constructor(operation: string, status: number, serverMessage: string, options?: { cause?: unknown; retryAfterMs?: number }) {
     super(`InfluxDB ${operation} failed (${status === 0 ? 'no response' : `HTTP ${status}`}): ${serverMessage}`, options);
     this.name = 'InfluxError';
     this.status = status;
     this.serverMessage = serverMessage;
+    this.retryAfterMs = options?.retryAfterMs;
   }
 }
 
@@ -117,6 +120,14 @@ const num = (v: unknown): number | null => (typeof v === 'number' ? v : null);
 
 // ---- the store ----------------------------------------------------------------------------------------------------
 
+/** Retry-After is either delay-seconds or an HTTP date. */
+export function parseRetryAfter(v: string | null, now = Date.now()): number | undefined {
+  if (!v) return undefined;
+  if (/^\d+$/.test(v.trim())) return Number(v.trim()) * 1000;
+  const t = Date.parse(v);
+  return Number.isNaN(t) ? undefined : Math.max(0, t - now);
+}
+
 export function openInfluxStore(opts: InfluxStoreOptions): InfluxStore {
   const base = opts.url.replace(/\/+$/, '');
   const v2 = opts.bucket !== undefined && opts.bucket !== '';
@@ -159,7 +170,8 @@ export function openInfluxStore(opts: InfluxStoreOptions): InfluxStore {
       } catch {
         // not JSON: keep the raw text
       }
-      throw new InfluxError(operation, res.status, message || res.statusText);
+      const retryAfterMs = parseRetryAfter(res.headers.get('retry-after'));
+      throw new InfluxError(operation, res.status, message || res.statusText, retryAfterMs === undefined ? {} : { retryAfterMs });
     }
     return res;
   }
