@@ -104,6 +104,7 @@ export async function startIngest(o: IngestOptions): Promise<RunningIngest> {
       connectedClients: () => (broker ? (broker.aedes as unknown as { connectedClients: number }).connectedClients : 0),
       dashboardDir: o.dashboardDir ?? DEFAULT_DASHBOARD_DIR,
     });
+      config: o.config,
     http = await new Promise<ServerType>((resolve, reject) => {
       const s = serve({ fetch: app.fetch, hostname: o.httpHost ?? '127.0.0.1', port: o.httpPort ?? 8080 }, () => resolve(s));
       s.once('error', reject);

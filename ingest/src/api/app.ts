@@ -7,7 +7,17 @@ import type { LiveHub } from '../live/hub.ts';
 import type { StationRegistry } from '../live/station-registry.ts';
 import type { Quarantine } from '../pipeline/quarantine.ts';
 import type { Store } from '../store/store.ts';
+import { loadLimitProfiles, type LimitProfile } from '../alarms/limits.ts';
+import { API_DEFAULTS, DASHBOARD_DEFAULTS } from '../config/api-config.ts';
+import type { IngestConfig } from '../config/config.ts';
+import { aggregateRoutes } from './aggregates.ts';
 import { aqiRoutes } from './aqi.ts';
+import { apiAuth, TokenStore } from './auth.ts';
+import { dashboardCsp } from './dashboard-csp.ts';
+import { exportRoutes } from './export.ts';
+import { limitRoutes } from './limits.ts';
+import { openApiRoutes } from './openapi.ts';
+import { sessionRoutes } from './session.ts';
 import { healthRoutes, type HealthDeps } from './health.ts';
 import { readingsRoutes } from './readings.ts';
 import { rejectRoutes } from './rejects.ts';
@@ -22,12 +32,28 @@ export interface AppDeps extends HealthDeps {
   quarantine: Quarantine;
   /** Folder of the built dashboard (dashboards/dist); not served when absent. */
   dashboardDir?: string;
+  /** Stations (expected sampling interval), `api` (tokens, open data, rate limits) and `dashboard` sections. */
+  config?: Pick<IngestConfig, 'stations' | 'api' | 'dashboard'>;
+  /** Limit profiles for /limits (default: ingest/limits/*.yaml, loaded on first use). */
+  limitProfiles?: () => ReadonlyMap<string, LimitProfile>;
 }
 
 /** The HTTP surface: `/api/v1/*`, health and metrics, and the dashboard's static files at `/`. */
 export function createApp(d: AppDeps): Hono {
   const app = new Hono();
   const api = new Hono();
+  // Access first: every /api/v1 route below is behind tokens, roles and rate limits (auth.ts decides which).
+  const apiConfig = d.config?.api ?? API_DEFAULTS;
+  const dashboardConfig = d.config?.dashboard ?? DASHBOARD_DEFAULTS;
+  const tokens = new TokenStore(apiConfig.tokens);
+  const stationConfigs = new Map((d.config?.stations ?? []).map((s) => [s.id, s]));
+  let profiles: ReadonlyMap<string, LimitProfile> | undefined;
+  api.use('*', apiAuth({ config: apiConfig, tokens }));
+  api.route('/', sessionRoutes(apiConfig, dashboardConfig, tokens));
+  api.route('/', openApiRoutes(apiConfig));
+  api.route('/', aggregateRoutes(d.store, stationConfigs, d.catalogue));
+  api.route('/', exportRoutes(d.store, stationConfigs, d.catalogue));
+  api.route('/', limitRoutes(d.limitProfiles ?? (() => (profiles ??= loadLimitProfiles())), dashboardConfig));
   api.route('/', stationRoutes(d.registry, d.catalogue));
   api.route('/', readingsRoutes(d.store));
   api.route('/', streamRoutes(d.hub));
@@ -37,7 +63,7 @@ export function createApp(d: AppDeps): Hono {
   app.route('/', healthRoutes(d));
 
   if (d.dashboardDir && existsSync(d.dashboardDir)) {
-    app.use('/*', serveStatic({ root: d.dashboardDir }));
+    app.use('/*', dashboardCsp(dashboardConfig), serveStatic({ root: d.dashboardDir }));
   } else {
     app.get('/', (c) => c.text('envmon ingest is running. The dashboard is not built: run `npm run build` at the repository root.\n'));
   }

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { catalogue, isValidStationId } from '@envmon/protocol';
 import { parseYamlWith } from './yaml-errors.ts';
+import { API_DEFAULTS, ApiConfigSchema, DASHBOARD_DEFAULTS, DashboardConfigSchema } from './api-config.ts';
 
 const StationSchema = z
   .object({
@@ -15,6 +16,8 @@ const StationSchema = z
     /** scrypt hash of the station's MQTT secret: make one with `npm run hash-secret -w @envmon/ingest`. */
     secret_hash: z.string().regex(/^scrypt\$/, 'secret_hash must be an scrypt hash (run: npm run hash-secret -w @envmon/ingest)'),
     location: z.object({ lat: z.number().min(-90).max(90), lon: z.number().min(-180).max(180) }).optional(),
+    /** How often the station samples, in seconds: the expected count behind data coverage (aggregates, completeness). */
+    expected_interval_s: z.number().positive().default(60),
   })
   .strict();
 export type StationConfig = z.infer<typeof StationSchema>;
@@ -40,6 +43,10 @@ const IngestConfigSchema = z
       .default({ max_readings: 2_000_000 }),
   })
   .strict();
+    /** HTTP API access: tokens and roles, open data public or by key, rate limits (api-config.ts). */
+    api: ApiConfigSchema.default(API_DEFAULTS),
+    /** What the dashboard needs from the server side: optional map tiles (api-config.ts). */
+    dashboard: DashboardConfigSchema.default(DASHBOARD_DEFAULTS),
 export type IngestConfig = z.infer<typeof IngestConfigSchema>;
 
 export function parseIngestConfig(text: string, fileName = 'ingest.yaml'): IngestConfig {
