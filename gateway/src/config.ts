@@ -3,6 +3,7 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { ConfigError, loadProfile, parseYamlWith, type DeviceProfile } from '@envmon/hardware';
 import { isValidStationId } from '@envmon/protocol';
 import { z } from 'zod';
+import { checkTt10, toTt10Config, Tt10Schema, type Tt10Config } from './tt10/config.ts';
 
 /**
  * The gateway config: one YAML file per station. The schema is the reference (gateway/README.md explains each
@@ -59,6 +60,8 @@ const FileSchema = z.strictObject({
   archive_days: z.number().int().min(60, 'TT10/2021 requires keeping at least 60 days of data at the station').default(60),
   publish: PublishSchema.default({ max_batch: 500, interval_ms: 1000, max_in_flight: 8, status_interval_ms: 60_000 }),
   devices: z.array(DeviceSchema).min(1, 'list at least one device'),
+  /** TT10/2021 TXT files to the Sở over FTP/FTPS (gateway/README.md, "TT10 files"). */
+  tt10: Tt10Schema.optional(),
 });
 
 type FileConfig = z.output<typeof FileSchema>;
@@ -95,6 +98,8 @@ export interface GatewayConfig {
   archiveDays: number;
   publish: { maxBatch: number; intervalMs: number; maxInFlight: number; statusIntervalMs: number };
   devices: DeviceConfig[];
+  /** Absent: no TT10 files. */
+  tt10?: Tt10Config;
 }
 
 export interface ParseOptions {
@@ -147,6 +152,7 @@ export function parseGatewayConfig(text: string, fileName: string, opts: ParseOp
     if (c.broker.password_env !== undefined && env[c.broker.password_env] === undefined) {
       ctx.addIssue({ code: 'custom', path: ['broker', 'password_env'], message: `environment variable ${c.broker.password_env} is not set; export it before starting the gateway` });
     }
+    if (c.tt10) for (const issue of checkTt10(c.tt10, env, baseDir)) ctx.addIssue({ code: 'custom', ...issue });
     if (c.broker.password_file !== undefined) {
       try {
         readFileSync(resolve(baseDir, c.broker.password_file));
@@ -196,6 +202,7 @@ function toGatewayConfig(c: FileConfig, profiles: DeviceProfile[], env: NodeJS.P
       pollIntervalMs: d.poll_interval_ms,
       timeoutMs: d.timeout_ms,
     })),
+    ...(c.tt10 ? { tt10: toTt10Config(c.tt10, c.station, profiles.flatMap((p) => p.registers.map((r) => r.param)), env, baseDir) } : {}),
   };
 }
 

@@ -4,6 +4,7 @@ import type { GatewayConfig } from './config.ts';
 import { createDevicePoller, type DevicePoller } from './modbus/device-poller.ts';
 import { OUTBOX_FILE, openOutbox } from './outbox/outbox.ts';
 import { createPublisher } from './publish/mqtt-publisher.ts';
+import { createTt10Exporter } from './tt10/exporter.ts';
 
 export const GATEWAY_VERSION = 'envmon-gateway 0.1.0';
 
@@ -57,6 +58,8 @@ export async function startGateway(config: GatewayConfig, opts: GatewayOptions =
   log.info({ data_dir: config.dataDir, devices: config.devices.map((d) => d.id), outbox_depth: outbox.depth(), open_batches: outbox.openBatches().length }, 'gateway starting');
   publisher.start();
   for (const p of pollers) p.start();
+  const tt10 = config.tt10 ? createTt10Exporter({ config: config.tt10, dbPath, dir: join(config.dataDir, 'tt10'), archiveDays: config.archiveDays, log: log.child({ part: 'tt10' }), ...(opts.now ? { now: opts.now } : {}) }) : undefined;
+  tt10?.start();
 
   let stopping: Promise<void> | undefined;
   return {
@@ -67,6 +70,7 @@ export async function startGateway(config: GatewayConfig, opts: GatewayOptions =
         clearInterval(pruneTimer);
         await Promise.all(pollers.map((p) => p.stop()));
         await publisher.stop();
+        await tt10?.stop();
         log.info({ outbox_depth: outbox.depth() }, 'gateway stopped');
         outbox.close();
       })();
