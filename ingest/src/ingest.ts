@@ -74,6 +74,7 @@ export async function startIngest(o: IngestOptions): Promise<RunningIngest> {
     maxFutureSkewMs: o.config.validation.max_future_skew_s * 1000,
     maxBackfillMs: o.config.validation.max_backfill_days * 86_400_000,
     maxWalReadings,
+    staleAfterMs: o.config.validation.stale_after_s * 1000,
   });
   const writer = new WalWriter(wal, store, log, (reading, message) =>
     quarantine.add({
@@ -103,8 +104,8 @@ export async function startIngest(o: IngestOptions): Promise<RunningIngest> {
       maxWalReadings,
       connectedClients: () => (broker ? (broker.aedes as unknown as { connectedClients: number }).connectedClients : 0),
       dashboardDir: o.dashboardDir ?? DEFAULT_DASHBOARD_DIR,
-    });
       config: o.config,
+    });
     http = await new Promise<ServerType>((resolve, reject) => {
       const s = serve({ fetch: app.fetch, hostname: o.httpHost ?? '127.0.0.1', port: o.httpPort ?? 8080 }, () => resolve(s));
       s.once('error', reject);

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeBatch, type Batch } from '@envmon/protocol';
-import { connectStation, eventually, SECRET, startTestIngest } from './helpers.ts';
+import { connectStation, eventually, SECRET, startTestIngest, viewerHeaders } from './helpers.ts';
 
 let ingest: Awaited<ReturnType<typeof startTestIngest>>;
 beforeAll(async () => {
@@ -72,7 +72,7 @@ describe('durable data path', () => {
     await c.publishAsync('envmon/v1/S1/data', Buffer.from(batch('S1', 3, [{ param: 'O3', time: t, value: 80, status: 0, qc_flags: 0, period_s: 0 }])), { qos: 1 });
     await eventually(async () => ((await ingest.store.latest({ station: 'S1', param: 'O3' })).length === 1 ? true : undefined));
 
-    const res = await fetch(`${ingest.httpUrl}api/v1/rejects?station=S1`);
+    const res = await fetch(`${ingest.httpUrl}api/v1/rejects?station=S1`, { headers: viewerHeaders });
     const body = (await res.json()) as { counts: Record<string, number>; items: { reason: string; detail: string }[] };
     expect(body.counts).toMatchObject({ out_of_range: 1, unknown_param: 1, param_not_configured: 1, time_in_future: 1, malformed_protobuf: 1, schema: 1 });
     expect(body.items.find((i) => i.reason === 'out_of_range')?.detail).toMatch(/PM10 = -5 .* outside the physical range/);

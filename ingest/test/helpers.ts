@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
@@ -8,6 +9,9 @@ import { parseIngestConfig } from '../src/config/config.ts';
 import { startIngest, type IngestOptions, type RunningIngest } from '../src/ingest.ts';
 
 export const SECRET = 'test-secret-0123456789';
+/** A viewer token configured in every test ingest, for the routes that are not open data. */
+export const VIEWER_TOKEN = 'test-viewer-token-0123456789abcdef';
+export const viewerHeaders = { authorization: `Bearer ${VIEWER_TOKEN}` };
 let cachedHash: Promise<string> | undefined;
 
 /** Starts an ingest on free loopback ports with stations S1 (air) and S2 (water), all sharing SECRET. */
@@ -18,6 +22,9 @@ export async function startTestIngest(overrides: Partial<IngestOptions> = {}): P
 stations:
   - { id: S1, medium: air, params: [PM2_5, PM10, SO2, NO2, CO, O3, TEMP, RH], secret_hash: "${hash}" }
   - { id: S2, medium: water, secret_hash: "${hash}" }
+api:
+  tokens:
+    - { name: test-viewer, role: viewer, token_hash: "sha256$${createHash('sha256').update(VIEWER_TOKEN).digest('hex')}" }
 `);
   const dataDir = overrides.dataDir ?? mkdtempSync(join(tmpdir(), 'envmon-ingest-'));
   const ingest = await startIngest({

@@ -11,6 +11,10 @@ const ParameterSchema = z.object({
   tt10_unit: z.string(),
   medium: z.enum(['air', 'water', 'stack', 'weather']),
   decimals: z.number().int().min(0).max(6),
+  qc: z
+    .object({ max_step_per_min: z.number().positive().optional(), flatline_min: z.number().positive().optional() })
+    .strict()
+    .optional(),
 });
 export type Parameter = z.infer<typeof ParameterSchema>;
 

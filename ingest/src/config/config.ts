@@ -18,6 +18,8 @@ const StationSchema = z
     location: z.object({ lat: z.number().min(-90).max(90), lon: z.number().min(-180).max(180) }).optional(),
     /** How often the station samples, in seconds: the expected count behind data coverage (aggregates, completeness). */
     expected_interval_s: z.number().positive().default(60),
+    /** Plausible range per parameter at this station: values outside are kept and flagged RANGE (QC), not rejected. */
+    plausible: z.record(z.string(), z.tuple([z.number(), z.number()])).default({}),
   })
   .strict();
 export type StationConfig = z.infer<typeof StationSchema>;
@@ -31,9 +33,11 @@ const IngestConfigSchema = z
         max_future_skew_s: z.number().positive().default(300),
         /** Late data (a gateway's outbox after an outage) is accepted up to this age. */
         max_backfill_days: z.number().positive().default(60),
+        /** Readings that arrive later than this after their source time are flagged STALE. */
+        stale_after_s: z.number().positive().default(600),
       })
       .strict()
-      .default({ max_future_skew_s: 300, max_backfill_days: 60 }),
+      .default({ max_future_skew_s: 300, max_backfill_days: 60, stale_after_s: 600 }),
     wal: z
       .object({
         /** Readings waiting in the WAL above which the broker stops acknowledging (clients keep their data). */
@@ -41,12 +45,12 @@ const IngestConfigSchema = z
       })
       .strict()
       .default({ max_readings: 2_000_000 }),
-  })
-  .strict();
     /** HTTP API access: tokens and roles, open data public or by key, rate limits (api-config.ts). */
     api: ApiConfigSchema.default(API_DEFAULTS),
     /** What the dashboard needs from the server side: optional map tiles (api-config.ts). */
     dashboard: DashboardConfigSchema.default(DASHBOARD_DEFAULTS),
+  })
+  .strict();
 export type IngestConfig = z.infer<typeof IngestConfigSchema>;
 
 export function parseIngestConfig(text: string, fileName = 'ingest.yaml'): IngestConfig {

@@ -2,6 +2,7 @@ import { DecodeError, decodeBatch, type Catalogue } from '@envmon/protocol';
 import type { Logger } from 'pino';
 import type { StationConfig } from '../config/config.ts';
 import type { LiveHub } from '../live/hub.ts';
+import { QualityControl } from './qc.ts';
 import type { Quarantine } from './quarantine.ts';
 import { validateBatch } from './validate.ts';
 import type { Wal } from './wal.ts';
@@ -17,10 +18,11 @@ export interface PipelineOptions {
   maxBackfillMs: number;
   /** Readings in the WAL above which new messages wait (no PUBACK) until the writer catches up. */
   maxWalReadings: number;
+  staleAfterMs: number;
 }
 
 /**
- * decode → validate → quarantine the bad → WAL commit for the good → live event.
+ * decode → validate → quarantine the bad → QC flags on the good → WAL commit → live event.
  * The returned promise resolves only once the good readings are on disk; the broker sends the PUBACK after it.
  * It never rejects on content: a bad payload is quarantined and acknowledged, so it cannot become a poison
  * message that a client resends forever (see shared/research/stack-notes.md on Aedes).
@@ -28,7 +30,15 @@ export interface PipelineOptions {
 export class Pipeline {
   readonly counters = { messages: 0, accepted: 0, rejected: 0, backpressureWaits: 0 };
 
-  constructor(private readonly o: PipelineOptions) {}
+  private readonly qc: QualityControl;
+
+  constructor(private readonly o: PipelineOptions) {
+    this.qc = new QualityControl({
+      catalogue: o.catalogue,
+      staleAfterMs: o.staleAfterMs,
+      plausible: (station, param) => o.stations.get(station)?.plausible[param],
+    });
+  }
 
   async handleData(topicStation: string, topic: string, payload: Uint8Array): Promise<void> {
     this.counters.messages++;
@@ -50,6 +60,7 @@ export class Pipeline {
       this.reject(topicStation, topic, r.reason, r.detail, Buffer.from(JSON.stringify(r.reading)));
     }
     if (result.accepted.length === 0) return;
+    this.qc.apply(result.accepted, now);
     await this.waitForRoom();
     await this.o.wal.append(topicStation, batch.seq, result.accepted);
     this.counters.accepted += result.accepted.length;
