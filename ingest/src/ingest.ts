@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { serve, type ServerType } from '@hono/node-server';
 import { catalogue as defaultCatalogue } from '@envmon/protocol';
 import pino, { type Logger } from 'pino';
+import { startAlarmSystem, type AlarmSystem } from './alarms/system.ts';
 import { createApp } from './api/app.ts';
 import { startBroker, type RunningBroker } from './broker/broker.ts';
 import type { IngestConfig, StationConfig } from './config/config.ts';
@@ -43,6 +44,8 @@ export interface RunningIngest {
   hub: LiveHub;
   pipeline: Pipeline;
   writer: WalWriter;
+  /** Alarm engine and notifier, when the config has an `alarms` section. */
+  alarms?: AlarmSystem;
   /** Stops taking data, lets the writer finish its batch, closes everything. The WAL keeps what is left. */
   stop(): Promise<void>;
 }
@@ -89,7 +92,12 @@ export async function startIngest(o: IngestOptions): Promise<RunningIngest> {
 
   let broker: RunningBroker | undefined;
   let http: ServerType | undefined;
+  let alarms: AlarmSystem | undefined;
   try {
+    // Alarms subscribe to the hub before the broker accepts data; they only queue there (src/alarms/README.md).
+    alarms = o.config.alarms
+      ? await startAlarmSystem({ config: o.config.alarms, dataDir: o.dataDir, hub, stations: o.config.stations, store, env: o.env ?? process.env, log })
+      : undefined;
     broker = await startBroker({ stations, pipeline, hub, log, host: o.mqttHost ?? '127.0.0.1', port: o.mqttPort ?? 1883 });
     const app = createApp({
       store,
@@ -105,12 +113,14 @@ export async function startIngest(o: IngestOptions): Promise<RunningIngest> {
       connectedClients: () => (broker ? (broker.aedes as unknown as { connectedClients: number }).connectedClients : 0),
       dashboardDir: o.dashboardDir ?? DEFAULT_DASHBOARD_DIR,
       config: o.config,
+      alarms: alarms ? { engine: alarms.engine, notifier: alarms.notifier, env: o.env ?? process.env } : undefined,
     });
     http = await new Promise<ServerType>((resolve, reject) => {
       const s = serve({ fetch: app.fetch, hostname: o.httpHost ?? '127.0.0.1', port: o.httpPort ?? 8080 }, () => resolve(s));
       s.once('error', reject);
     });
   } catch (err) {
+    await alarms?.stop();
     await broker?.close();
     await writer.stop();
     wal.close();
@@ -135,12 +145,14 @@ export async function startIngest(o: IngestOptions): Promise<RunningIngest> {
     hub,
     pipeline,
     writer,
+    alarms,
     stop() {
       stopping ??= (async () => {
         await runningBroker.close();
         // SSE connections stay open forever: close them so the server can stop.
         (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
         await new Promise<void>((resolve) => server.close(() => resolve()));
+        await alarms?.stop();
         await writer.stop();
         wal.close();
         quarantine.close();

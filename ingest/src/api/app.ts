@@ -10,7 +10,10 @@ import type { Store } from '../store/store.ts';
 import { loadLimitProfiles, type LimitProfile } from '../alarms/limits.ts';
 import { API_DEFAULTS, DASHBOARD_DEFAULTS } from '../config/api-config.ts';
 import type { IngestConfig } from '../config/config.ts';
+import type { AlarmEngine } from '../alarms/engine.ts';
+import type { Notifier } from '../notify/notifier.ts';
 import { aggregateRoutes } from './aggregates.ts';
+import { alarmRoutes } from './alarms.ts';
 import { aqiRoutes } from './aqi.ts';
 import { apiAuth, TokenStore } from './auth.ts';
 import { dashboardCsp } from './dashboard-csp.ts';
@@ -36,6 +39,8 @@ export interface AppDeps extends HealthDeps {
   config?: Pick<IngestConfig, 'stations' | 'api' | 'dashboard'>;
   /** Limit profiles for /limits (default: ingest/limits/*.yaml, loaded on first use). */
   limitProfiles?: () => ReadonlyMap<string, LimitProfile>;
+  /** Alarm engine and notifier (src/alarms, src/notify): `/alarms` is served only when present. */
+  alarms?: { engine: AlarmEngine; notifier?: Notifier; env?: NodeJS.ProcessEnv };
 }
 
 /** The HTTP surface: `/api/v1/*`, health and metrics, and the dashboard's static files at `/`. */
@@ -59,6 +64,7 @@ export function createApp(d: AppDeps): Hono {
   api.route('/', streamRoutes(d.hub));
   api.route('/', rejectRoutes(d.quarantine));
   api.route('/', aqiRoutes(d.store, (id) => d.registry.get(id) !== undefined));
+  if (d.alarms) api.route('/', alarmRoutes(d.alarms.engine, d.alarms.notifier, d.alarms.env));
   app.route('/api/v1', api);
   app.route('/', healthRoutes(d));
 

@@ -93,8 +93,11 @@ export type Access = 'public' | 'open-data' | Role;
 
 /** GET endpoints that are open data: public or key-required according to `api.open_data`. */
 const OPEN_DATA = ['/stations', '/parameters', '/latest', '/series', '/aggregates', '/export.csv', '/aqi', '/limits', '/stream'];
-/** Always public: the docs, the login itself, and the dashboard's own settings (no data in them). */
-const PUBLIC = ['/openapi.json', '/docs', '/session', '/config'];
+/**
+ * Always public: the docs, the login itself, and the dashboard's own settings (no data in them); and the SMS
+ * gateway's reply webhook, which authenticates by HMAC signature instead (api/alarms.ts refuses it unsigned).
+ */
+const PUBLIC = ['/openapi.json', '/docs', '/session', '/config', '/alarms/sms-inbound'];
 
 /** `path` is relative to /api/v1 (e.g. `/alarms/3/ack`). */
 export function requiredAccess(method: string, path: string): Access {

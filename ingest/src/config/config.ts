@@ -1,8 +1,10 @@
 import { readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { z } from 'zod';
 import { catalogue, isValidStationId } from '@envmon/protocol';
 import { parseYamlWith } from './yaml-errors.ts';
 import { API_DEFAULTS, ApiConfigSchema, DASHBOARD_DEFAULTS, DashboardConfigSchema } from './api-config.ts';
+import { AlarmsConfigSchema, resolveAlarmsPaths } from '../alarms/system.ts';
 
 const StationSchema = z
   .object({
@@ -49,6 +51,8 @@ const IngestConfigSchema = z
     api: ApiConfigSchema.default(API_DEFAULTS),
     /** What the dashboard needs from the server side: optional map tiles (api-config.ts). */
     dashboard: DashboardConfigSchema.default(DASHBOARD_DEFAULTS),
+    /** Alarm rules and SMS recipients files (src/alarms/README.md); paths relative to this file. */
+    alarms: AlarmsConfigSchema.optional(),
   })
   .strict();
 export type IngestConfig = z.infer<typeof IngestConfigSchema>;
@@ -60,6 +64,7 @@ export function parseIngestConfig(text: string, fileName = 'ingest.yaml'): Inges
     if (seen.has(s.id)) throw new Error(`${fileName}: station ${s.id} is listed twice`);
     seen.add(s.id);
   }
+  if (config.alarms) config.alarms = resolveAlarmsPaths(config.alarms, dirname(fileName));
   return config;
 }
 

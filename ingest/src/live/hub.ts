@@ -1,9 +1,12 @@
+import type { AlarmLiveEvent } from '../alarms/engine.ts';
 import type { StoredReading } from '../store/store.ts';
 
 /** Events the live stream carries to browsers (SSE) and, later, to alarms and Node-RED. */
 export type LiveEvent =
   | { type: 'readings'; station: string; readings: StoredReading[] }
-  | { type: 'status'; station: string; online: boolean; time: number };
+  | { type: 'status'; station: string; online: boolean; time: number }
+  /** Alarm raised / acknowledged / cleared / closed / commented, calibration started / ended (src/alarms). */
+  | AlarmLiveEvent;
 
 /**
  * In-process fan-out of accepted data. A slow listener must not slow ingestion, so listeners are called

@@ -33,7 +33,7 @@ export class StationRegistry {
       const v = this.views.get(e.station);
       if (!v) return;
       if (e.type === 'status') v.online = e.online;
-      else {
+      else if (e.type === 'readings') {
         for (const r of e.readings) {
           if (r.period_s === 0 && (v.last_seen === null || r.time > v.last_seen)) v.last_seen = r.time;
           if (!v.params.includes(r.param)) v.params.push(r.param);
