@@ -16,6 +16,7 @@ import { Quarantine } from './pipeline/quarantine.ts';
 import { Wal } from './pipeline/wal.ts';
 import { WalWriter } from './pipeline/writer.ts';
 import { openStoreFromEnv } from './store/index.ts';
+import { startTt10Import, type Tt10Importer } from './tt10-import/importer.ts';
 import type { Store } from './store/store.ts';
 
 export interface IngestOptions {
@@ -93,7 +94,10 @@ export async function startIngest(o: IngestOptions): Promise<RunningIngest> {
   let broker: RunningBroker | undefined;
   let http: ServerType | undefined;
   let alarms: AlarmSystem | undefined;
+  let tt10Import: Tt10Importer | undefined;
   try {
+    // TT10 files from third-party dataloggers go through the same pipeline as MQTT data.
+    tt10Import = o.config.tt10_import ? startTt10Import({ config: o.config.tt10_import, pipeline, stations, catalogue, log }) : undefined;
     // Alarms subscribe to the hub before the broker accepts data; they only queue there (src/alarms/README.md).
     alarms = o.config.alarms
       ? await startAlarmSystem({ config: o.config.alarms, dataDir: o.dataDir, hub, stations: o.config.stations, store, env: o.env ?? process.env, log })
@@ -121,6 +125,7 @@ export async function startIngest(o: IngestOptions): Promise<RunningIngest> {
     });
   } catch (err) {
     await alarms?.stop();
+    await tt10Import?.stop();
     await broker?.close();
     await writer.stop();
     wal.close();
@@ -148,6 +153,7 @@ export async function startIngest(o: IngestOptions): Promise<RunningIngest> {
     alarms,
     stop() {
       stopping ??= (async () => {
+        await tt10Import?.stop();
         await runningBroker.close();
         // SSE connections stay open forever: close them so the server can stop.
         (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();

@@ -5,6 +5,8 @@ import { catalogue, isValidStationId } from '@envmon/protocol';
 import { parseYamlWith } from './yaml-errors.ts';
 import { API_DEFAULTS, ApiConfigSchema, DASHBOARD_DEFAULTS, DashboardConfigSchema } from './api-config.ts';
 import { AlarmsConfigSchema, resolveAlarmsPaths } from '../alarms/system.ts';
+import { ReportsSchema } from '../reports/config.ts';
+import { Tt10ImportSchema } from '../tt10-import/config.ts';
 
 const StationSchema = z
   .object({
@@ -51,6 +53,10 @@ const IngestConfigSchema = z
     api: ApiConfigSchema.default(API_DEFAULTS),
     /** What the dashboard needs from the server side: optional map tiles (api-config.ts). */
     dashboard: DashboardConfigSchema.default(DASHBOARD_DEFAULTS),
+    /** TT10/2021 TXT files dropped by the agency's FTP server (tt10-import/config.ts). */
+    tt10_import: Tt10ImportSchema.optional(),
+    /** Which QCVN profile judges each station in compliance reports (reports/config.ts). */
+    reports: ReportsSchema.optional(),
     /** Alarm rules and SMS recipients files (src/alarms/README.md); paths relative to this file. */
     alarms: AlarmsConfigSchema.optional(),
   })
