@@ -15,6 +15,7 @@ import type { Notifier } from '../notify/notifier.ts';
 import { aggregateRoutes } from './aggregates.ts';
 import { alarmRoutes } from './alarms.ts';
 import { aqiRoutes } from './aqi.ts';
+import { reportRoutes } from './reports.ts';
 import { apiAuth, TokenStore } from './auth.ts';
 import { dashboardCsp } from './dashboard-csp.ts';
 import { exportRoutes } from './export.ts';
@@ -36,7 +37,7 @@ export interface AppDeps extends HealthDeps {
   /** Folder of the built dashboard (dashboards/dist); not served when absent. */
   dashboardDir?: string;
   /** Stations (expected sampling interval), `api` (tokens, open data, rate limits) and `dashboard` sections. */
-  config?: Pick<IngestConfig, 'stations' | 'api' | 'dashboard'>;
+  config?: Pick<IngestConfig, 'stations' | 'api' | 'dashboard' | 'reports'>;
   /** Limit profiles for /limits (default: ingest/limits/*.yaml, loaded on first use). */
   limitProfiles?: () => ReadonlyMap<string, LimitProfile>;
   /** Alarm engine and notifier (src/alarms, src/notify): `/alarms` is served only when present. */
@@ -64,6 +65,7 @@ export function createApp(d: AppDeps): Hono {
   api.route('/', streamRoutes(d.hub));
   api.route('/', rejectRoutes(d.quarantine));
   api.route('/', aqiRoutes(d.store, (id) => d.registry.get(id) !== undefined));
+  api.route('/', reportRoutes(d.store, stationConfigs, d.catalogue, d.config?.reports, d.limitProfiles ?? (() => (profiles ??= loadLimitProfiles()))));
   if (d.alarms) api.route('/', alarmRoutes(d.alarms.engine, d.alarms.notifier, d.alarms.env));
   app.route('/api/v1', api);
   app.route('/', healthRoutes(d));
