@@ -25,6 +25,8 @@ export interface Station {
   online: boolean;
   /** Unix ms of the newest reading, null when the station has never sent one. */
   last_seen: number | null;
+  /** From the ingest config; stations without one are listed but not drawn on the map. */
+  location?: { lat: number; lon: number } | null;
 }
 
 export interface Reading {
@@ -57,7 +59,7 @@ export interface SeriesQuery {
   to: number;
   /** Bucket width in ms; 0 = raw readings. */
   every: number;
-  agg: 'mean';
+  agg: 'mean' | 'min' | 'max';
 }
 
 export interface Series {
@@ -72,11 +74,116 @@ export interface Series {
   observed: number;
 }
 
+export type Role = 'viewer' | 'operator' | 'admin';
+
+export interface Session {
+  signed_in: boolean;
+  name: string | null;
+  role: Role | null;
+  open_data: 'public' | 'key';
+}
+
+export interface ServerConfig {
+  open_data: 'public' | 'key';
+  map: { tile_url: string | null; tile_attribution: string | null };
+}
+
+/** One regulation limit in force (`/limits`). */
+export interface Limit {
+  profile: string;
+  param: string;
+  period: 'instant' | '1h' | '8h' | '24h' | 'annual';
+  column: 'A' | 'B' | null;
+  max: number | null;
+  min: number | null;
+  unit: string;
+  source: string;
+  unconfirmed: boolean;
+}
+
+export interface Limits {
+  at: number;
+  /** Profile id per station medium (`dashboard.limits` in the ingest config). */
+  by_medium: Partial<Record<Medium, string>>;
+  /** Wastewater column used for colouring. */
+  column: 'A' | 'B';
+  limits: Limit[];
+}
+
+/** VN_AQI of one station (`/aqi`, computed by ingest/src/aqi). Only the fields the page shows. */
+export interface Aqi {
+  station: string;
+  kind: 'hourly' | 'daily';
+  aqi: number | null;
+  category: { key: string; name: Record<Lang, string>; colour: { hex: string } } | null;
+  dominant: string | null;
+  reason?: string;
+  period: { from: string; to: string; from_ms: number; to_ms: number; day?: string };
+  pollutants: { param: string; aqi: number | null; concentration: number | null }[];
+}
+
+export interface AggregateBucket {
+  time: number;
+  mean: number | null;
+  min: number | null;
+  max: number | null;
+  observed: number;
+  expected: number;
+  coverage: number | null;
+}
+
+export interface Aggregates {
+  station: string;
+  from: number;
+  to: number;
+  every: '1h' | '1d';
+  expected_interval_s: number;
+  series: { param: string; unit: string | null; buckets: AggregateBucket[]; observed: number; expected: number; coverage: number | null }[];
+}
+
+export type AlarmState = 'raised' | 'acknowledged' | 'cleared' | 'closed';
+
+/** An alarm as `/alarms` lists it (ingest/src/alarms/types.ts, AlarmView); only the fields the page shows. */
+export interface Alarm {
+  id: number;
+  rule: string;
+  rule_name: Record<Lang, string>;
+  kind: string;
+  severity: 'critical' | 'major' | 'minor' | 'warning';
+  station: string;
+  param: string;
+  state: AlarmState;
+  occurrences: number;
+  raised_at: number;
+  acknowledged_at: number | null;
+  acknowledged_by: string | null;
+  cleared_at: number | null;
+  value: number | null;
+  limit: { above?: number; below?: number; source?: string } | null;
+  detail: string;
+}
+
 export interface Api {
   parameters(): Promise<Parameter[]>;
   stations(): Promise<Station[]>;
   latest(station?: string): Promise<Reading[]>;
   series(q: SeriesQuery): Promise<Series>;
+  config(): Promise<ServerConfig>;
+  session(): Promise<Session>;
+  signIn(token: string): Promise<Session>;
+  signOut(): Promise<Session>;
+  limits(): Promise<Limits>;
+  aqi(station: string, kind: 'hourly' | 'daily'): Promise<Aqi>;
+  aggregates(q: { station: string; params: string[]; from: number; to: number; every: '1h' | '1d' }): Promise<Aggregates>;
+  alarms(station?: string): Promise<Alarm[]>;
+  acknowledge(id: number, comment?: string): Promise<Alarm>;
+}
+
+/** `/export.csv` for a range; a plain link, so the browser streams the download to disk. */
+export function exportUrl(base: string, q: { station: string; params: string[]; from: number; to: number; every: string }): string {
+  const p = new URLSearchParams({ station: q.station, param: q.params.join(','), from: String(q.from), to: String(q.to) });
+  if (q.every !== 'raw') p.set('every', q.every);
+  return `${base}/api/v1/export.csv?${p.toString()}`;
 }
 
 export class ApiError extends Error {
@@ -106,8 +213,9 @@ export function seriesUrl(base: string, q: SeriesQuery): string {
  */
 export function createApi(base = '', fetchFn: typeof fetch = (...a) => fetch(...a)): Api {
   /** Fetches JSON and checks that `field` is present, so a wrong route fails loudly here, not deep in a view. */
-  async function get(url: string, field: string): Promise<Record<string, unknown>> {
-    const res = await fetchFn(url, { headers: { accept: 'application/json' } });
+  async function get(url: string, field: string | null, init: RequestInit = {}): Promise<Record<string, unknown>> {
+    // Same-origin requests carry the session cookie (POST /session) by default.
+    const res = await fetchFn(url, { ...init, headers: { accept: 'application/json', ...(init.body ? { 'content-type': 'application/json' } : {}) } });
     if (!res.ok) {
       // The ingest answers errors as JSON `{ error: ... }`; fall back to the status text if it did not.
       let detail = res.statusText;
@@ -118,10 +226,10 @@ export function createApi(base = '', fetchFn: typeof fetch = (...a) => fetch(...
       } catch {
         /* body was not JSON; the status text is the best we have */
       }
-      throw new ApiError(url, res.status, `GET ${url}: HTTP ${res.status} ${detail}`.trim());
+      throw new ApiError(url, res.status, `${init.method ?? 'GET'} ${url}: HTTP ${res.status} ${detail}`.trim());
     }
     const body = (await res.json()) as Record<string, unknown>;
-    if (!Array.isArray(body[field])) {
+    if (field !== null && !Array.isArray(body[field])) {
       throw new ApiError(url, res.status, `GET ${url}: expected an array in "${field}", got ${typeof body[field]}`);
     }
     return body;
@@ -135,5 +243,22 @@ export function createApi(base = '', fetchFn: typeof fetch = (...a) => fetch(...
       return (await get(`${base}/api/v1/latest${q}`, 'readings')).readings as Reading[];
     },
     series: async (q) => (await get(seriesUrl(base, q), 'points')) as unknown as Series,
+    config: async () => (await get(`${base}/api/v1/config`, null)) as unknown as ServerConfig,
+    session: async () => (await get(`${base}/api/v1/session`, null)) as unknown as Session,
+    signIn: async (token) => (await get(`${base}/api/v1/session`, null, { method: 'POST', body: JSON.stringify({ token }) })) as unknown as Session,
+    signOut: async () => (await get(`${base}/api/v1/session`, null, { method: 'DELETE' })) as unknown as Session,
+    limits: async () => (await get(`${base}/api/v1/limits`, 'limits')) as unknown as Limits,
+    aqi: async (station, kind) =>
+      (await get(`${base}/api/v1/aqi?station=${encodeURIComponent(station)}&kind=${kind}`, 'pollutants')) as unknown as Aqi,
+    aggregates: async (q) => {
+      const p = new URLSearchParams({ station: q.station, param: q.params.join(','), from: String(q.from), to: String(q.to), every: q.every });
+      return (await get(`${base}/api/v1/aggregates?${p.toString()}`, 'series')) as unknown as Aggregates;
+    },
+    alarms: async (station) => {
+      const q = station ? `?station=${encodeURIComponent(station)}` : '';
+      return (await get(`${base}/api/v1/alarms${q}`, 'alarms')).alarms as Alarm[];
+    },
+    acknowledge: async (id, comment) =>
+      (await get(`${base}/api/v1/alarms/${id}/ack`, null, { method: 'POST', body: JSON.stringify(comment ? { comment } : {}) })).alarm as Alarm,
   };
 }

@@ -3,6 +3,7 @@
  * unit, TT10 device status, QC flags and measurement time. Re-rendered whenever readings for it arrive.
  */
 import type { Reading } from './api.ts';
+import { exceedance, limitFor } from './exceedance.ts';
 import { formatAge, formatTime, formatValue, qcFlagNames, statusCode } from './format.ts';
 import { mediumKey, statusKey, t } from './i18n.ts';
 import { h } from './dom.ts';
@@ -16,7 +17,7 @@ export function mountLatestTable(root: HTMLElement, store: Store): LatestTableVi
   let age: HTMLElement | null = null;
 
   function render(): void {
-    const { lang, selected, stations, params, latest } = store.state;
+    const { lang, selected, stations, params, latest, limits } = store.state;
     const station = stations.find((s) => s.id === selected);
     age = null;
     if (!station) {
@@ -33,16 +34,24 @@ export function mountLatestTable(root: HTMLElement, store: Store): LatestTableVi
       const p = params.get(code);
       const r = byParam.get(code);
       const flags = r ? qcFlagNames(r.qc_flags, lang) : [];
+      const limit = limitFor(limits, station.medium, code);
+      const ex = exceedance(r?.value ?? null, limit);
+      const limitText = limit ? [limit.min, limit.max].filter((v) => v !== null).map((v) => formatValue(v, p?.decimals ?? 2, lang)).join(' – ') : '';
+      const limitTitle = limit
+        ? t(lang, 'limit.title', { source: limit.source, limit: limitText, unit: limit.unit, period: limit.period })
+        : undefined;
       return h(
         'tr',
         { 'data-param': code },
         h('th', { scope: 'row' }, p ? p.name[lang] : code),
         h(
           'td',
-          { class: 'value', 'data-testid': 'latest-value', 'data-param': code, 'data-status': r?.status },
+          { class: `value ex-${ex}`, 'data-testid': 'latest-value', 'data-param': code, 'data-status': r?.status, 'data-exceedance': ex, title: limitTitle },
           h('span', { class: 'num' }, r ? formatValue(r.value, p?.decimals ?? 2, lang) : '—'),
           p?.unit ? h('span', { class: 'unit' }, ` ${p.unit}`) : null,
+          ex === 'over' || ex === 'near' ? h('span', { class: 'ex-label' }, ` ${t(lang, ex === 'over' ? 'limit.over' : 'limit.near')}`) : null,
         ),
+        h('td', { class: 'limit', title: limitTitle }, limitText ? `${limitText} (${limit!.period})` : '—'),
         h(
           'td',
           {},
@@ -98,6 +107,7 @@ export function mountLatestTable(root: HTMLElement, store: Store): LatestTableVi
             {},
             h('th', { scope: 'col' }, t(lang, 'latest.param')),
             h('th', { scope: 'col', class: 'value' }, t(lang, 'latest.value')),
+            h('th', { scope: 'col', class: 'limit' }, t(lang, 'latest.limit')),
             h('th', { scope: 'col' }, t(lang, 'latest.status')),
             h('th', { scope: 'col' }, t(lang, 'latest.time')),
           ),
@@ -111,7 +121,7 @@ export function mountLatestTable(root: HTMLElement, store: Store): LatestTableVi
   store.subscribe((e) => {
     if (e.type === 'readings') {
       if (e.station === store.state.selected) render();
-    } else if (e.type !== 'connection' && e.type !== 'error' && e.type !== 'chart') {
+    } else if (e.type === 'lang' || e.type === 'catalogue' || e.type === 'stations' || e.type === 'selection' || e.type === 'limits') {
       render();
     }
   });

@@ -1,13 +1,22 @@
 /**
- * Entry point: creates the store, mounts the views into index.html, loads the catalogue and stations, and
- * connects the live stream. Views never talk to each other; they react to store events.
+ * Entry point: creates the store, mounts the views into index.html, loads the catalogue, stations, limits and
+ * session, and connects the live stream. Views never talk to each other; they react to store events.
+ *
+ * Two views share one page: the overview (map and list, `#` or no hash) and a station's page
+ * (`#station=<id>`, optionally `&range=30d&mode=raw&params=PM2_5,PM10` for its history chart).
  */
-import { createApi } from './api.ts';
+import { createApi, type Aqi } from './api.ts';
+import { mountAlarms } from './alarms-panel.ts';
+import { measuresPm, mountAqiPanel } from './aqi-panel.ts';
+import { mountCompleteness } from './completeness.ts';
 import { byId, h } from './dom.ts';
 import { mountChart } from './chart.ts';
+import { mountExport } from './export-panel.ts';
 import { mountHeader } from './header.ts';
+import { mountHistory } from './history.ts';
 import { loadLang, saveLang, t } from './i18n.ts';
 import { mountLatestTable } from './latest-table.ts';
+import { mountOverview } from './overview.ts';
 import { mountStationList } from './station-list.ts';
 import { createStore, initialState } from './store.ts';
 import { connectStream } from './stream.ts';
@@ -22,15 +31,24 @@ const storage = (() => {
 
 const api = createApi();
 const store = createStore(initialState(loadLang(storage)));
+performance.mark('envmon:start');
 
-mountHeader(byId('header'), store);
+mountHeader(byId('header'), store, api);
+const overviewRoot = byId('overview');
+const stationRoot = byId('station-page');
+const overview = mountOverview(overviewRoot, store);
 const stationList = mountStationList(byId('stations'), store);
 const latestTable = mountLatestTable(byId('latest'), store);
+mountAqiPanel(byId('aqi'), store);
 const chart = mountChart(byId('chart'), store, api);
+const alarms = mountAlarms(byId('alarms'), store, api);
+mountHistory(byId('history'), store, api);
+mountCompleteness(byId('completeness'), store, api);
+mountExport(byId('export'), store);
 const banner = byId('banner');
 
 store.subscribe((e) => {
-  const { lang, error, selected } = store.state;
+  const { lang, error, selected, view } = store.state;
   if (e.type === 'lang') {
     saveLang(storage, lang);
     applyDocumentLang();
@@ -39,11 +57,18 @@ store.subscribe((e) => {
     banner.hidden = error === null;
     banner.replaceChildren(error === null ? '' : h('span', {}, t(lang, 'error.load', { message: error })));
   }
-  // The selection lives in the URL so a wall screen can be bookmarked to one station.
-  if (e.type === 'selection') {
-    const hash = selected === null ? '' : `#station=${encodeURIComponent(selected)}`;
-    if (location.hash !== hash) history.replaceState(null, '', hash || location.pathname + location.search);
+  if (e.type === 'view') {
+    overviewRoot.hidden = view !== 'overview';
+    stationRoot.hidden = view !== 'station';
+    document.body.dataset.view = view;
   }
+  // The station lives in the URL so a wall screen can be bookmarked to one station; other hash keys are kept.
+  if (e.type === 'selection' && view === 'station' && selected !== null && stationFromHash() !== selected) {
+    const q = new URLSearchParams(location.hash.slice(1));
+    q.set('station', selected);
+    history.replaceState(null, '', `#${q.toString()}`);
+  }
+  if (e.type === 'selection' && selected !== null) void loadAqi(selected);
   // A station we have never heard of sent data: it was added to the config after the page loaded.
   if (e.type === 'readings' && !store.state.stations.some((s) => s.id === e.station)) void refresh();
 });
@@ -57,8 +82,20 @@ function stationFromHash(): string | null {
   return new URLSearchParams(location.hash.slice(1)).get('station');
 }
 
+/** Shows the view the URL names. */
+function route(): void {
+  const id = stationFromHash();
+  if (id !== null && store.state.stations.some((s) => s.id === id)) {
+    store.setView('station');
+    if (id !== store.state.selected) store.select(id);
+  } else if (id === null) {
+    store.setView('overview');
+  }
+}
+
 let inFlight: Promise<void> | null = null;
 let again = false;
+let firstLoad = true;
 
 /**
  * Loads stations and latest values (and the catalogue until it has been loaded once). Called at start and each
@@ -76,10 +113,12 @@ function refresh(): Promise<void> {
       store.setStations(stations);
       store.setLatest(latest);
       store.setError(null);
-      if (store.state.selected === null) {
-        const wanted = stationFromHash();
-        const pick = stations.find((s) => s.id === wanted) ?? stations[0];
-        if (pick) store.select(pick.id);
+      route();
+      if (firstLoad) {
+        firstLoad = false;
+        performance.mark('envmon:overview-ready');
+        document.body.dataset.ready = 'true';
+        void loadAllAqi();
       }
     } catch (err) {
       store.setError(err instanceof Error ? err.message : String(err));
@@ -94,12 +133,37 @@ function refresh(): Promise<void> {
   return inFlight;
 }
 
-window.addEventListener('hashchange', () => {
-  const id = stationFromHash();
-  if (id !== null && id !== store.state.selected) store.select(id);
-});
+/** Hourly and daily VN_AQI of one station; quiet when the station has no PM data yet. */
+async function loadAqi(station: string, kinds: ('hourly' | 'daily')[] = ['hourly', 'daily']): Promise<void> {
+  const s = store.state.stations.find((x) => x.id === station);
+  if (!s || !measuresPm(s.params)) return;
+  await Promise.all(
+    kinds.map((kind) =>
+      api.aqi(station, kind).then(
+        (a: Aqi) => store.setAqi(a),
+        () => undefined, // shown as "…" in the panel; the next refresh tries again
+      ),
+    ),
+  );
+}
+
+/** Hourly VN_AQI of every station that measures PM, four requests at a time (the API is rate-limited per client). */
+async function loadAllAqi(): Promise<void> {
+  const ids = store.state.stations.filter((s) => measuresPm(s.params)).map((s) => s.id);
+  const next = async (): Promise<void> => {
+    for (let id = ids.shift(); id !== undefined; id = ids.shift()) await loadAqi(id, ['hourly']);
+  };
+  await Promise.all([next(), next(), next(), next()]);
+}
+
+window.addEventListener('hashchange', route);
 
 applyDocumentLang();
+store.setView(stationFromHash() !== null ? 'station' : 'overview');
+document.body.dataset.view = store.state.view;
+overviewRoot.hidden = store.state.view !== 'overview';
+stationRoot.hidden = store.state.view !== 'station';
+
 let opens = 0;
 connectStream('/api/v1/stream', {
   readings: (station, readings) => store.applyReadings(station, readings),
@@ -114,10 +178,23 @@ connectStream('/api/v1/stream', {
   invalid: (event, data) => console.warn(`envmon: ignored malformed "${event}" event from /api/v1/stream:`, data),
 });
 void refresh();
+void api.session().then((s) => store.setSession(s), () => undefined);
+void api.config().then((c) => store.setServer(c), () => undefined);
+const loadLimits = () => api.limits().then((l) => store.setLimits(l), () => undefined);
+void loadLimits();
 
 setInterval(() => {
   const now = Date.now();
+  overview.tick(now);
   stationList.tick(now);
   latestTable.tick(now);
   chart.tick(now);
 }, 1000);
+// Indices move hourly, limits with regulations, alarms with the engine: polled, not streamed.
+setInterval(() => {
+  void loadAllAqi().then(() => (store.state.selected === null ? undefined : loadAqi(store.state.selected)));
+}, 5 * 60_000);
+setInterval(() => void loadLimits(), 60 * 60_000);
+setInterval(() => {
+  if (store.state.view === 'station') alarms.reload();
+}, 30_000);

@@ -2,10 +2,12 @@
  * The page's one state object and the events that tell views what changed. Views read the state and re-render
  * their part; nothing but the functions here changes it. Later views (map, AQI, alarms) subscribe the same way.
  */
-import type { Lang, Parameter, Reading, Station } from './api.ts';
+import type { Alarm, Aqi, Lang, Limits, Parameter, Reading, ServerConfig, Session, Station } from './api.ts';
 import type { WindowId } from './live-series.ts';
 
 export type Connection = 'connecting' | 'live' | 'reconnecting';
+/** Overview (map and list of all stations) or one station's page. */
+export type View = 'overview' | 'station';
 
 export interface State {
   lang: Lang;
@@ -21,10 +23,21 @@ export interface State {
   connection: Connection;
   /** Last load error, shown in a banner until the next successful load. */
   error: string | null;
+  view: View;
+  /** Who is signed in (null until the first answer). */
+  session: Session | null;
+  server: ServerConfig | null;
+  limits: Limits | null;
+  /** Latest VN_AQI per station, hourly and daily. */
+  aqi: Map<string, { hourly?: Aqi; daily?: Aqi }>;
+  /** Alarms of the selected station; null when they could not be read (not signed in). */
+  alarms: Alarm[] | null;
 }
 
 export type StoreEvent =
   | { type: 'lang' | 'catalogue' | 'stations' | 'selection' | 'chart' | 'connection' | 'error' }
+  | { type: 'view' | 'session' | 'server' | 'limits' | 'alarms' }
+  | { type: 'aqi'; station: string }
   | { type: 'readings'; station: string; readings: Reading[] };
 
 export type Listener = (e: StoreEvent) => void;
@@ -40,6 +53,12 @@ export function initialState(lang: Lang): State {
     chartWindow: '15m',
     connection: 'connecting',
     error: null,
+    view: 'overview',
+    session: null,
+    server: null,
+    limits: null,
+    aqi: new Map(),
+    alarms: null,
   };
 }
 
@@ -164,6 +183,45 @@ export function createStore(state: State) {
       if (c === state.connection) return;
       state.connection = c;
       emit({ type: 'connection' });
+    },
+
+    setView(view: View): void {
+      if (view === state.view) return;
+      state.view = view;
+      emit({ type: 'view' });
+    },
+
+    setSession(session: Session): void {
+      state.session = session;
+      emit({ type: 'session' });
+    },
+
+    setServer(server: ServerConfig): void {
+      state.server = server;
+      emit({ type: 'server' });
+    },
+
+    setLimits(limits: Limits): void {
+      state.limits = limits;
+      emit({ type: 'limits' });
+    },
+
+    setAqi(aqi: Aqi): void {
+      const cur = state.aqi.get(aqi.station) ?? {};
+      state.aqi.set(aqi.station, { ...cur, [aqi.kind]: aqi });
+      emit({ type: 'aqi', station: aqi.station });
+    },
+
+    setAlarms(alarms: Alarm[] | null): void {
+      state.alarms = alarms;
+      emit({ type: 'alarms' });
+    },
+
+    /** An alarm changed (acknowledged here): replace it in the list. */
+    updateAlarm(alarm: Alarm): void {
+      if (!state.alarms) return;
+      state.alarms = state.alarms.map((a) => (a.id === alarm.id ? alarm : a));
+      emit({ type: 'alarms' });
     },
 
     setError(message: string | null): void {
