@@ -60,6 +60,8 @@ export function decodeBatch(payload: Uint8Array): Batch {
     throw new DecodeError('malformed_protobuf', `not a protobuf envmon.v1.Batch: ${(err as Error).message}`);
   }
   const wire = obj as unknown as { station: string; seq: number; sent_at: number; readings: WireReading[] };
+  // Arbitrary bytes can parse as a protobuf message with every field absent; a batch without a station is garbage.
+  if (wire.station === '') throw new DecodeError('schema', 'batch has no station (field 1): not an envmon.v1.Batch');
   return {
     station: wire.station,
     seq: wire.seq,

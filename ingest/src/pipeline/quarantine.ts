@@ -16,6 +16,8 @@ export interface QuarantineItem {
   payload: string;
 }
 
+const KEEP_BYTES = 4096;
+
 export class Quarantine {
   private readonly db: Database.Database;
   private readonly insert: Database.Statement;
@@ -47,8 +49,9 @@ export class Quarantine {
   }
 
   add(item: { station: string | null; topic: string; reason: string; detail: string; payload: Uint8Array }): void {
-    // Huge payloads are kept truncated: the first 64 KiB are enough to see what a sender did wrong.
-    const payload = item.payload.byteLength > 65_536 ? item.payload.subarray(0, 65_536) : item.payload;
+    // Huge payloads are kept truncated: the first 4 KiB are enough to see what a sender did wrong, and a flood of
+    // large garbage must not turn into gigabytes of quarantine.
+    const payload = item.payload.byteLength > KEEP_BYTES ? item.payload.subarray(0, KEEP_BYTES) : item.payload;
     this.insert.run(Date.now(), item.station, item.topic.slice(0, 256), item.reason, item.detail.slice(0, 1000), Buffer.from(payload));
     this.counts.set(item.reason, (this.counts.get(item.reason) ?? 0) + 1);
     if (++this.sinceTrim >= 1000) this.trim();

@@ -17,7 +17,12 @@ export interface RunningInfluxd {
   url: string;
   /** A database that already exists. */
   database: string;
+  /** Stops the server and removes its data. */
   stop(): Promise<void>;
+  /** SIGKILL, keeping its data: the outage half of a fault test. */
+  kill(): Promise<void>;
+  /** Starts it again on the same ports and data (after kill, or kills it first). */
+  restart(): Promise<void>;
 }
 
 /**
@@ -152,34 +157,47 @@ export async function startInfluxd(options: { database?: string; startTimeoutMs?
     const configPath = join(dir, 'influxdb.conf');
     await writeFile(configPath, config);
 
-    const child = spawn(bin, ['-config', configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const url = `http://127.0.0.1:${httpPort}`;
     // Keep the tail of its output for error messages; influxd is quiet at level=warn.
     let logTail = '';
     const keep = (chunk: Buffer): void => {
       logTail = (logTail + chunk.toString()).slice(-8000);
     };
-    child.stdout.on('data', keep);
-    child.stderr.on('data', keep);
+    let child = spawn(bin, ['-config', configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const watch = (c: typeof child): void => {
+      c.stdout.on('data', keep);
+      c.stderr.on('data', keep);
+    };
+    watch(child);
     // If the test process dies without calling stop(), do not leave a server behind.
     const killOnExit = (): void => {
       child.kill('SIGKILL');
     };
     process.once('exit', killOnExit);
 
-    const url = `http://127.0.0.1:${httpPort}`;
+    const signalAndWait = async (signal: NodeJS.Signals): Promise<void> => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      child.kill(signal);
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(timer);
+    };
     let stopped = false;
     const stop = async (): Promise<void> => {
       if (stopped) return;
       stopped = true;
       process.removeListener('exit', killOnExit);
-      if (child.exitCode === null && child.signalCode === null) {
-        const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-        child.kill('SIGTERM');
-        const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-        await exited;
-        clearTimeout(timer);
-      }
+      await signalAndWait('SIGTERM');
       await rm(dir, { recursive: true, force: true });
+    };
+    /** Fault tests: the server dies (SIGKILL) and comes back later with the same data and ports. */
+    const kill = (): Promise<void> => signalAndWait('SIGKILL');
+    const restart = async (): Promise<void> => {
+      await signalAndWait('SIGKILL');
+      child = spawn(bin, ['-config', configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+      watch(child);
+      await waitForPing(url, child, () => logTail, options.startTimeoutMs ?? 20_000);
     };
 
     try {
@@ -193,7 +211,7 @@ export async function startInfluxd(options: { database?: string; startTimeoutMs?
       await stop();
       throw err;
     }
-    return { url, database, stop };
+    return { url, database, stop, kill, restart };
   } catch (err) {
     await rm(dir, { recursive: true, force: true });
     throw err;
