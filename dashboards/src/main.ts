@@ -69,8 +69,6 @@ store.subscribe((e) => {
     history.replaceState(null, '', `#${q.toString()}`);
   }
   if (e.type === 'selection' && selected !== null) void loadAqi(selected);
-  // A station we have never heard of sent data: it was added to the config after the page loaded.
-  if (e.type === 'readings' && !store.state.stations.some((s) => s.id === e.station)) void refresh();
 });
 
 function applyDocumentLang(): void {
@@ -108,17 +106,27 @@ function refresh(): Promise<void> {
   }
   inFlight = (async () => {
     try {
-      if (store.state.params.size === 0) store.setCatalogue(await api.parameters());
-      const [stations, latest] = await Promise.all([api.stations(), api.latest()]);
-      store.setStations(stations);
+      // One round trip: the catalogue (first load only), stations and latest values in parallel.
+      const [catalogue, stations, latest, limits] = await Promise.all([
+        store.state.params.size === 0 ? api.parameters() : null,
+        api.stations(),
+        api.latest(),
+        // Limits colour the values: on the first load they come with them, so the list is drawn once.
+        firstLoad ? api.limits().catch(() => null) : null,
+      ]);
+      if (catalogue) store.setCatalogue(catalogue);
+      if (limits) store.setLimits(limits);
+      // Latest values before stations, so that views draw each station once, with its values.
       store.setLatest(latest);
+      store.setStations(stations);
       store.setError(null);
       route();
       if (firstLoad) {
         firstLoad = false;
         performance.mark('envmon:overview-ready');
         document.body.dataset.ready = 'true';
-        void loadAllAqi();
+        // The indices are secondary on the overview: fetched once the page is drawn and idle.
+        setTimeout(() => void loadAllAqi(), 500);
       }
     } catch (err) {
       store.setError(err instanceof Error ? err.message : String(err));
@@ -166,7 +174,11 @@ stationRoot.hidden = store.state.view !== 'station';
 
 let opens = 0;
 connectStream('/api/v1/stream', {
-  readings: (station, readings) => store.applyReadings(station, readings),
+  readings: (station, readings) => {
+    store.applyReadings(station, readings);
+    // A station we have never heard of sent data: it was added to the config after the page loaded.
+    if (!store.state.stations.some((s) => s.id === station)) void refresh();
+  },
   status: (station, online) => store.setOnline(station, online),
   connection: (c) => store.setConnection(c),
   opened: () => {
@@ -181,7 +193,6 @@ void refresh();
 void api.session().then((s) => store.setSession(s), () => undefined);
 void api.config().then((c) => store.setServer(c), () => undefined);
 const loadLimits = () => api.limits().then((l) => store.setLimits(l), () => undefined);
-void loadLimits();
 
 setInterval(() => {
   const now = Date.now();

@@ -30,7 +30,8 @@ export function mountOverview(root: HTMLElement, store: Store): OverviewView {
   const filterLabel = h('label', { for: 'station-filter', class: 'sr-only' });
   const tbody = h('tbody', {});
   const headRow = h('tr', {});
-  const table = h('table', { class: 'overview-table', 'data-testid': 'overview-table' }, h('thead', {}, headRow), tbody);
+  const cols = h('colgroup', {}, ...['station', 'state', 'age', 'aqi', 'values'].map((c) => h('col', { class: `c-${c}` })));
+  const table = h('table', { class: 'overview-table', 'data-testid': 'overview-table' }, cols, h('thead', {}, headRow), tbody);
   const listPanel = h(
     'section',
     { class: 'panel list-panel', 'aria-labelledby': 'list-heading' },
@@ -125,6 +126,7 @@ export function mountOverview(root: HTMLElement, store: Store): OverviewView {
       frag.append(r);
     }
     tbody.replaceChildren(frag);
+    dirty.clear(); // every row was just drawn from the current state
     renderSummary();
     applyFilter();
   }
@@ -137,9 +139,16 @@ export function mountOverview(root: HTMLElement, store: Store): OverviewView {
 
   function flush(): void {
     frame = 0;
+    // Many stations at once (a resync after the stream was down): one full render beats row by row.
+    if (dirty.size > 50) {
+      renderAll();
+      map.refresh();
+      return;
+    }
     const now = Date.now();
+    const byId = new Map(store.state.stations.map((x) => [x.id, x]));
     for (const id of dirty) {
-      const s = store.state.stations.find((x) => x.id === id);
+      const s = byId.get(id);
       const old = rows.get(id);
       if (!s || !old) continue;
       const r = row(s, stationState(s, store.state.latest.get(id)), now);

@@ -59,7 +59,16 @@ export function createApp(d: AppDeps): Hono {
   api.route('/', openApiRoutes(apiConfig));
   api.route('/', aggregateRoutes(d.store, stationConfigs, d.catalogue));
   api.route('/', exportRoutes(d.store, stationConfigs, d.catalogue));
-  api.route('/', limitRoutes(d.limitProfiles ?? (() => (profiles ??= loadLimitProfiles())), dashboardConfig));
+  const limitProfiles = d.limitProfiles ?? (() => (profiles ??= loadLimitProfiles()));
+  // Parsed once, just after start, so the first dashboard to ask does not wait for it; a bad file fails /limits only.
+  setTimeout(() => {
+    try {
+      limitProfiles();
+    } catch {
+      /* reported by GET /limits */
+    }
+  }, 0).unref();
+  api.route('/', limitRoutes(limitProfiles, dashboardConfig));
   api.route('/', stationRoutes(d.registry, d.catalogue));
   api.route('/', readingsRoutes(d.store));
   api.route('/', streamRoutes(d.hub));
