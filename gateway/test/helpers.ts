@@ -14,16 +14,19 @@ export interface TestBroker {
 }
 
 /**
+ * `admit(clientId)` decides at each connection whether a client may in (refused clients retry).
  * `ackDelayMs` holds each data PUBACK back (Aedes acknowledges right after `authorizePublish`), as a slow uplink
  * would: batches then stay in flight long enough for a test to catch them there.
  */
-export async function startBroker(port = 0, opts: { ackDelayMs?: number } = {}): Promise<TestBroker> {
+export async function startBroker(port = 0, opts: { ackDelayMs?: number; admit?: (clientId: string) => boolean } = {}): Promise<TestBroker> {
   let broker: Aedes | undefined;
   let server: Server | undefined;
   const sockets = new Set<Socket>();
   const up = async (p: number): Promise<number> => {
     const delay = opts.ackDelayMs ?? 0;
     broker = await Aedes.createBroker({
+      // `admit` lets a test keep a client out for a while (refused connections are retried by the client).
+      preConnect: (_client, packet, done) => done(null, opts.admit ? opts.admit(packet.clientId) : true),
       authorizePublish: (_client, packet, done) => {
         if (delay > 0 && packet.topic.endsWith('/data')) setTimeout(() => done(null), delay);
         else done(null);

@@ -137,19 +137,20 @@ describe('device poller failures', () => {
 
   it('polls on its schedule, aligned to the interval, until stopped', async () => {
     const s = await sim(profile);
-    const { p, got } = poller(profile, s.port, { pollIntervalMs: 100 });
+    // 400 ms slots leave room for a busy machine's late timers while still showing the alignment.
+    const { p, got } = poller(profile, s.port, { pollIntervalMs: 400 });
     p.start();
-    await new Promise((r) => setTimeout(r, 650));
+    await new Promise((r) => setTimeout(r, 1300));
     await p.stop();
     const n = got.length;
-    expect(n).toBeGreaterThanOrEqual(4);
-    expect(n).toBeLessThanOrEqual(8);
+    expect(n).toBeGreaterThanOrEqual(2);
+    expect(n).toBeLessThanOrEqual(4);
     const times = got.map((rs) => rs[0]!.time);
     for (const rs of got) expect(new Set(rs.map((r) => r.time)).size).toBe(1);
-    for (let i = 1; i < times.length; i++) expect(times[i]!).toBeGreaterThan(times[i - 1]!);
-    // Started on a multiple of 100 ms (a few ms late at most on a busy machine).
-    expect(times[0]! % 100).toBeLessThan(60);
-    await new Promise((r) => setTimeout(r, 250));
+    // Each poll starts on a multiple of 400 ms: late on a busy machine, or a millisecond early; never twice a slot.
+    for (const t of times) expect(t % 400 < 300 || t % 400 > 395, `poll at …${t % 1000} ms`).toBe(true);
+    for (let i = 1; i < times.length; i++) expect(times[i]! - times[i - 1]!).toBeGreaterThan(200);
+    await new Promise((r) => setTimeout(r, 500));
     expect(got.length).toBe(n);
   });
 });

@@ -119,12 +119,15 @@ export function createDevicePoller(opts: DevicePollerOptions): DevicePoller {
     return inFlight;
   }
 
+  let lastSlot = -Infinity;
   function schedule(): void {
     if (!running) return;
     // Aligned to the interval (…:00, …:10, …:20 for 10 s), so stations' timestamps line up; a slow poll skips
-    // a slot instead of bunching the next ones.
+    // a slot instead of bunching the next ones. Timers can fire a millisecond before the wall clock reaches
+    // the slot, so the next slot is counted from the last one, never from the (possibly early) clock alone.
     const t = now();
-    const next = Math.ceil((t + 1) / device.pollIntervalMs) * device.pollIntervalMs;
+    const next = Math.max(Math.ceil((t + 1) / device.pollIntervalMs) * device.pollIntervalMs, lastSlot + device.pollIntervalMs);
+    lastSlot = next;
     timer = setTimeout(() => {
       void pollOnce()
         .catch((err: unknown) => log.error({ err }, 'poll failed'))
