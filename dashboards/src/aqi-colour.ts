@@ -1,6 +1,7 @@
 /**
  * VN_AQI colours are official (QĐ 1459/QĐ-TCMT, Bảng 1) and come from the API with each index; the text on them
- * must stay readable: dark on green, yellow and orange, white on red, purple and maroon.
+ * must stay readable: whichever of black or white has the higher WCAG contrast (black on green to red, white on
+ * purple and maroon).
  */
 export function textOn(hex: string): '#000000' | '#ffffff' {
   const m = /^#?([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})$/i.exec(hex);

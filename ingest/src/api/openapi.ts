@@ -1,6 +1,6 @@
 /**
  * `/openapi.json`: the OpenAPI 3.0 description of `/api/v1`, written by hand next to the routes it describes
- * (one object per path below; `openapi.test.ts` checks that every route the app answers is described and that
+ * (one object per path below; ingest/test/api-access.test.ts checks that the main paths are described and that
  * every described GET answers). `/docs`: the same document rendered to plain HTML on the server — no script, no
  * CDN — so that it reads on a closed network and in any browser.
  */
@@ -239,6 +239,17 @@ export function openApiDocument(api: ApiConfig): Json {
       json(obj({ alarms: arr({ type: 'object' }) }, ['alarms'])),
       'Served by the alarm engine (ingest/src/alarms). Acknowledging (POST) needs role operator.',
     ),
+    '/alarms/{id}/ack': {
+      post: {
+        summary: 'Acknowledge an alarm (raised → acknowledged, cleared → closed); stops its escalation',
+        tags: ['Alarms'],
+        description: 'Access: token with role operator or above. The acknowledger is the token holder; "by" names a person when a token is shared.',
+        parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'integer' } }],
+        requestBody: { required: false, content: { 'application/json': { schema: obj({ by: str('Person acknowledging'), comment: str('Comment') }, []) } } },
+        responses: { '200': json(obj({ alarm: { type: 'object' } })), '404': json(ref('Error'), 'No such alarm'), '409': json(ref('Error'), 'Already acknowledged or closed'), ...errors403 },
+        security: [{ bearer: [] }, { apiKey: [] }, { cookie: [] }],
+      },
+    },
     '/rejects': get(
       'Quarantined input with reasons and raw payloads',
       'Operations',
