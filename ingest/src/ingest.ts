@@ -2,14 +2,20 @@ import { mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { serve, type ServerType } from '@hono/node-server';
+import type { Server } from 'node:http';
 import { catalogue as defaultCatalogue } from '@envmon/protocol';
 import pino, { type Logger } from 'pino';
 import { startAlarmSystem, type AlarmSystem } from './alarms/system.ts';
 import { createApp } from './api/app.ts';
+import { TokenStore } from './api/auth.ts';
+import { createHttpServer, listen } from './api/http-server.ts';
 import { startBroker, type RunningBroker } from './broker/broker.ts';
 import type { IngestConfig, StationConfig } from './config/config.ts';
 import { LiveHub } from './live/hub.ts';
+import { createBridge } from './node-red/bridge.ts';
+import { FLOW_FILE, nodeRedUserDir } from './node-red/config.ts';
+import type { EmbeddedNodeRed } from './node-red/embed.ts';
+import { exportFlows } from './node-red/flows-export.ts';
 import { StationRegistry } from './live/station-registry.ts';
 import { Pipeline } from './pipeline/pipeline.ts';
 import { Quarantine } from './pipeline/quarantine.ts';
@@ -28,6 +34,9 @@ export interface IngestOptions {
   httpPort?: number;
   mqttHost?: string;
   mqttPort?: number;
+  /** Override the TLS / WebSocket listener ports of `config.mqtt` (0 = free port). */
+  mqttTlsPort?: number;
+  mqttWsPort?: number;
   /** Defaults to the store chosen from INFLUX_* in `env` (embedded SQLite when INFLUX_URL is unset). */
   store?: Store;
   env?: NodeJS.ProcessEnv;
@@ -40,6 +49,9 @@ export interface RunningIngest {
   mqttUrl: string;
   httpPort: number;
   mqttPort: number;
+  /** Set when `config.mqtt.tls` / `config.mqtt.websocket` are. */
+  mqttTlsPort: number | undefined;
+  mqttWsPort: number | undefined;
   store: Store;
   wal: Wal;
   hub: LiveHub;
@@ -47,6 +59,8 @@ export interface RunningIngest {
   writer: WalWriter;
   /** Alarm engine and notifier, when the config has an `alarms` section. */
   alarms?: AlarmSystem;
+  /** Embedded Node-RED under /flows, when `node_red.enabled` (src/node-red/README.md). */
+  nodeRed?: EmbeddedNodeRed;
   /** Stops taking data, lets the writer finish its batch, closes everything. The WAL keeps what is left. */
   stop(): Promise<void>;
 }
@@ -92,9 +106,11 @@ export async function startIngest(o: IngestOptions): Promise<RunningIngest> {
   writer.start();
 
   let broker: RunningBroker | undefined;
-  let http: ServerType | undefined;
+  let http: Server | undefined;
+  let nodeRed: EmbeddedNodeRed | undefined;
   let alarms: AlarmSystem | undefined;
   let tt10Import: Tt10Importer | undefined;
+  const nodeRedConfig = o.config.node_red?.enabled ? o.config.node_red : undefined;
   try {
     // TT10 files from third-party dataloggers go through the same pipeline as MQTT data.
     tt10Import = o.config.tt10_import ? startTt10Import({ config: o.config.tt10_import, pipeline, stations, catalogue, log }) : undefined;
@@ -102,7 +118,17 @@ export async function startIngest(o: IngestOptions): Promise<RunningIngest> {
     alarms = o.config.alarms
       ? await startAlarmSystem({ config: o.config.alarms, dataDir: o.dataDir, hub, stations: o.config.stations, store, env: o.env ?? process.env, log })
       : undefined;
-    broker = await startBroker({ stations, pipeline, hub, log, host: o.mqttHost ?? '127.0.0.1', port: o.mqttPort ?? 1883 });
+    broker = await startBroker({
+      stations,
+      pipeline,
+      hub,
+      log,
+      host: o.mqttHost ?? '127.0.0.1',
+      port: o.mqttPort ?? 1883,
+      mqtt: o.config.mqtt,
+      ...(o.mqttTlsPort !== undefined ? { tlsPort: o.mqttTlsPort } : {}),
+      ...(o.mqttWsPort !== undefined ? { wsPort: o.mqttWsPort } : {}),
+    });
     const app = createApp({
       store,
       hub,
@@ -118,12 +144,18 @@ export async function startIngest(o: IngestOptions): Promise<RunningIngest> {
       dashboardDir: o.dashboardDir ?? DEFAULT_DASHBOARD_DIR,
       config: o.config,
       alarms: alarms ? { engine: alarms.engine, notifier: alarms.notifier, env: o.env ?? process.env } : undefined,
+      flowsExport: nodeRedConfig ? () => exportFlows(join(nodeRedUserDir(nodeRedConfig, o.dataDir), FLOW_FILE)) : undefined,
     });
-    http = await new Promise<ServerType>((resolve, reject) => {
-      const s = serve({ fetch: app.fetch, hostname: o.httpHost ?? '127.0.0.1', port: o.httpPort ?? 8080 }, () => resolve(s));
-      s.once('error', reject);
-    });
+    // One server: /flows to Node-RED when it is on, the rest to Hono (api/http-server.ts).
+    const httpServer = createHttpServer(app, () => nodeRed?.handle);
+    if (nodeRedConfig) {
+      const { startNodeRed } = await import('./node-red/embed.ts'); // not loaded at all when off
+      const bridge = createBridge({ hub, pipeline, store, stations, catalogue });
+      nodeRed = await startNodeRed({ server: httpServer, config: nodeRedConfig, dataDir: o.dataDir, tokens: new TokenStore(o.config.api.tokens), bridge, log, env: o.env ?? process.env });
+    }
+    http = await listen(httpServer, o.httpHost ?? '127.0.0.1', o.httpPort ?? 8080);
   } catch (err) {
+    await nodeRed?.stop();
     await alarms?.stop();
     await tt10Import?.stop();
     await broker?.close();
@@ -145,15 +177,20 @@ export async function startIngest(o: IngestOptions): Promise<RunningIngest> {
     mqttUrl: `mqtt://${o.mqttHost ?? '127.0.0.1'}:${runningBroker.port}`,
     httpPort,
     mqttPort: runningBroker.port,
+    mqttTlsPort: runningBroker.tlsPort,
+    mqttWsPort: runningBroker.wsPort,
     store,
     wal,
     hub,
     pipeline,
     writer,
     alarms,
+    nodeRed,
     stop() {
       stopping ??= (async () => {
         await tt10Import?.stop();
+        // Flows stop first: they may still be writing through the pipeline.
+        await nodeRed?.stop();
         await runningBroker.close();
         // SSE connections stay open forever: close them so the server can stop.
         (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();

@@ -114,7 +114,7 @@ describe('100,000 malformed payloads interleaved with good data', () => {
     await eventually(() => (ingest.wal.depthReadings === 0 ? true : undefined), 20_000, 'WAL drained');
     expect(await ingest.store.count('S1')).toBe(goodReadings);
     expect((await fetch(`${ingest.httpUrl}healthz`)).status).toBe(200);
-  }, 120_000);
+  }, 240_000);
 });
 
 describe('a station publishing into another station\'s subtree', () => {

@@ -15,7 +15,11 @@ export const viewerHeaders = { authorization: `Bearer ${VIEWER_TOKEN}` };
 let cachedHash: Promise<string> | undefined;
 
 /** Starts an ingest on free loopback ports with stations S1 (air) and S2 (water), all sharing SECRET. */
-export async function startTestIngest(overrides: Partial<IngestOptions> = {}): Promise<RunningIngest & { dataDir: string; cleanup(): Promise<void> }> {
+export async function startTestIngest(
+  overrides: Partial<IngestOptions> = {},
+  /** More top-level YAML sections for the config (e.g. an `mqtt:` section). */
+  extraYaml = '',
+): Promise<RunningIngest & { dataDir: string; cleanup(): Promise<void> }> {
   cachedHash ??= hashSecret(SECRET);
   const hash = await cachedHash;
   const config = parseIngestConfig(`
@@ -25,6 +29,7 @@ stations:
 api:
   tokens:
     - { name: test-viewer, role: viewer, token_hash: "sha256$${createHash('sha256').update(VIEWER_TOKEN).digest('hex')}" }
+${extraYaml}
 `);
   const dataDir = overrides.dataDir ?? mkdtempSync(join(tmpdir(), 'envmon-ingest-'));
   const ingest = await startIngest({

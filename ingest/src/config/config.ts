@@ -1,12 +1,14 @@
 import { readFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, resolve as resolvePath } from 'node:path';
 import { z } from 'zod';
 import { catalogue, isValidStationId } from '@envmon/protocol';
 import { parseYamlWith } from './yaml-errors.ts';
+import { MQTT_DEFAULTS, MqttConfigSchema } from './mqtt-config.ts';
 import { API_DEFAULTS, ApiConfigSchema, DASHBOARD_DEFAULTS, DashboardConfigSchema } from './api-config.ts';
 import { AlarmsConfigSchema, resolveAlarmsPaths } from '../alarms/system.ts';
 import { ReportsSchema } from '../reports/config.ts';
 import { Tt10ImportSchema } from '../tt10-import/config.ts';
+import { NodeRedConfigSchema } from '../node-red/config.ts';
 
 const StationSchema = z
   .object({
@@ -49,6 +51,8 @@ const IngestConfigSchema = z
       })
       .strict()
       .default({ max_readings: 2_000_000 }),
+    /** Broker limits, TLS and WebSocket listeners, read-only credentials (mqtt-config.ts); paths relative to this file. */
+    mqtt: MqttConfigSchema.default(MQTT_DEFAULTS),
     /** HTTP API access: tokens and roles, open data public or by key, rate limits (api-config.ts). */
     api: ApiConfigSchema.default(API_DEFAULTS),
     /** What the dashboard needs from the server side: optional map tiles (api-config.ts). */
@@ -59,6 +63,8 @@ const IngestConfigSchema = z
     reports: ReportsSchema.optional(),
     /** Alarm rules and SMS recipients files (src/alarms/README.md); paths relative to this file. */
     alarms: AlarmsConfigSchema.optional(),
+    /** Embedded Node-RED under /flows (src/node-red/README.md): off when the section is missing. */
+    node_red: NodeRedConfigSchema.optional(),
   })
   .strict();
 export type IngestConfig = z.infer<typeof IngestConfigSchema>;
@@ -71,6 +77,11 @@ export function parseIngestConfig(text: string, fileName = 'ingest.yaml'): Inges
     seen.add(s.id);
   }
   if (config.alarms) config.alarms = resolveAlarmsPaths(config.alarms, dirname(fileName));
+  if (config.mqtt.tls) {
+    const tls = config.mqtt.tls;
+    const at = (f: string) => resolvePath(dirname(fileName), f);
+    config.mqtt.tls = { ...tls, cert_file: at(tls.cert_file), key_file: at(tls.key_file), ...(tls.ca_file ? { ca_file: at(tls.ca_file) } : {}) };
+  }
   return config;
 }
 
