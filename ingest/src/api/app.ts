@@ -19,6 +19,7 @@ import { reportRoutes } from './reports.ts';
 import { apiAuth, TokenStore } from './auth.ts';
 import { dashboardCsp } from './dashboard-csp.ts';
 import { exportRoutes } from './export.ts';
+import { flowsExportRoutes } from './flows-export.ts';
 import { limitRoutes } from './limits.ts';
 import { openApiRoutes } from './openapi.ts';
 import { sessionRoutes } from './session.ts';
@@ -42,6 +43,8 @@ export interface AppDeps extends HealthDeps {
   limitProfiles?: () => ReadonlyMap<string, LimitProfile>;
   /** Alarm engine and notifier (src/alarms, src/notify): `/alarms` is served only when present. */
   alarms?: { engine: AlarmEngine; notifier?: Notifier; env?: NodeJS.ProcessEnv };
+  /** Deployed Node-RED flows without credentials: `/admin/flows/export` is served only when present. */
+  flowsExport?: () => unknown[];
 }
 
 /** The HTTP surface: `/api/v1/*`, health and metrics, and the dashboard's static files at `/`. */
@@ -76,6 +79,7 @@ export function createApp(d: AppDeps): Hono {
   api.route('/', aqiRoutes(d.store, (id) => d.registry.get(id) !== undefined));
   api.route('/', reportRoutes(d.store, stationConfigs, d.catalogue, d.config?.reports, d.limitProfiles ?? (() => (profiles ??= loadLimitProfiles()))));
   if (d.alarms) api.route('/', alarmRoutes(d.alarms.engine, d.alarms.notifier, d.alarms.env));
+  if (d.flowsExport) api.route('/', flowsExportRoutes(d.flowsExport));
   app.route('/api/v1', api);
   app.route('/', healthRoutes(d));
 

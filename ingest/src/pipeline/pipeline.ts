@@ -2,10 +2,17 @@ import { DecodeError, decodeBatch, type Catalogue } from '@envmon/protocol';
 import type { Logger } from 'pino';
 import type { StationConfig } from '../config/config.ts';
 import type { LiveHub } from '../live/hub.ts';
+import type { StoredReading } from '../store/store.ts';
 import { QualityControl } from './qc.ts';
 import type { Quarantine } from './quarantine.ts';
 import { validateBatch } from './validate.ts';
 import type { Wal } from './wal.ts';
+
+/** What `handleData` did with a payload: readings kept (in the WAL, with QC flags) and reasons for the rest. */
+export interface DataResult {
+  accepted: StoredReading[];
+  rejected: { reason: string; detail: string; param?: string; time?: number }[];
+}
 
 export interface PipelineOptions {
   catalogue: Catalogue;
@@ -40,7 +47,8 @@ export class Pipeline {
     });
   }
 
-  async handleData(topicStation: string, topic: string, payload: Uint8Array): Promise<void> {
+  /** Resolves with what was kept and what was quarantined (callers other than the broker report it, e.g. Node-RED). */
+  async handleData(topicStation: string, topic: string, payload: Uint8Array): Promise<DataResult> {
     this.counters.messages++;
     let batch;
     try {
@@ -48,23 +56,25 @@ export class Pipeline {
     } catch (err) {
       const reason = err instanceof DecodeError ? err.reason : 'malformed_protobuf';
       this.reject(topicStation, topic, reason, (err as Error).message, payload);
-      return;
+      return { accepted: [], rejected: [{ reason, detail: (err as Error).message }] };
     }
     const now = Date.now();
     const result = validateBatch(batch, topicStation, { ...this.o, now });
     if (result.batchError) {
       this.reject(topicStation, topic, result.batchError.reason, result.batchError.detail, payload);
-      return;
+      return { accepted: [], rejected: [result.batchError] };
     }
     for (const r of result.rejected) {
       this.reject(topicStation, topic, r.reason, r.detail, Buffer.from(JSON.stringify(r.reading)));
     }
-    if (result.accepted.length === 0) return;
+    const rejected = result.rejected.map((r) => ({ reason: r.reason, detail: r.detail, param: r.reading.param, time: r.reading.time }));
+    if (result.accepted.length === 0) return { accepted: [], rejected };
     this.qc.apply(result.accepted, now);
     await this.waitForRoom();
     await this.o.wal.append(topicStation, batch.seq, result.accepted);
     this.counters.accepted += result.accepted.length;
     this.o.hub.publish({ type: 'readings', station: topicStation, readings: result.accepted });
+    return { accepted: result.accepted, rejected };
   }
 
   private reject(station: string, topic: string, reason: string, detail: string, payload: Uint8Array): void {

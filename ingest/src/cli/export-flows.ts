@@ -1,0 +1,26 @@
+/**
+ * Writes the deployed Node-RED flows, credentials stripped, for version control:
+ *   npm run export-flows -w @envmon/ingest -- [--config ingest.yaml] [--data-dir .data/ingest] [--out flows.json]
+ * Reads `<data dir>/node-red/flows.json` (or `node_red.user_dir` of the config); the ingest may be running or not.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { loadIngestConfig } from '../config/config.ts';
+import { FLOW_FILE, nodeRedUserDir } from '../node-red/config.ts';
+import { exportFlows } from '../node-red/flows-export.ts';
+
+const { values } = parseArgs({
+  options: { config: { type: 'string', short: 'c' }, 'data-dir': { type: 'string' }, out: { type: 'string', short: 'o' } },
+});
+const dataDir = values['data-dir'] ?? process.env.ENVMON_DATA_DIR ?? '.data/ingest';
+const configPath = values.config ?? process.env.ENVMON_INGEST_CONFIG;
+const nodeRed = (configPath ? loadIngestConfig(configPath).node_red : undefined) ?? {};
+const flowFile = join(nodeRedUserDir(nodeRed, dataDir), FLOW_FILE);
+const text = `${JSON.stringify(exportFlows(flowFile), null, 2)}\n`;
+if (values.out) {
+  writeFileSync(values.out, text);
+  console.error(`wrote ${values.out} from ${flowFile}`);
+} else {
+  process.stdout.write(text);
+}
