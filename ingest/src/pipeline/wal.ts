@@ -83,9 +83,9 @@ export class Wal {
     for (const l of this.listeners) l();
   }
 
-  /** Oldest entries first, up to about `maxReadings` readings (at least one entry). */
-  peek(maxReadings: number): WalEntry[] {
-    const rows = this.db.prepare('SELECT id, station, seq, n, readings FROM wal ORDER BY id LIMIT 1000').all() as {
+  /** Oldest entries after `afterId` first, up to about `maxReadings` readings (at least one entry). */
+  peek(maxReadings: number, afterId = 0): WalEntry[] {
+    const rows = this.db.prepare('SELECT id, station, seq, n, readings FROM wal WHERE id > ? ORDER BY id LIMIT 1000').all(afterId) as {
       id: number;
       station: string;
       seq: number;

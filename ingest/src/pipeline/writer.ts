@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Store, StoredReading } from '../store/store.ts';
 import { classifyWriteError } from './write-errors.ts';
-import type { Wal } from './wal.ts';
+import type { Wal, WalEntry } from './wal.ts';
 
 /** Where readings the store refuses for good are kept, with the store's reason. */
 export type DeadLetter = (reading: StoredReading, message: string) => void;
@@ -37,6 +37,7 @@ export class WalWriter {
     private readonly log: Logger,
     private readonly deadLetter: DeadLetter,
     private readonly batchReadings = 5000,
+    private readonly concurrency = 3,
   ) {}
 
   start(): void {
@@ -53,29 +54,44 @@ export class WalWriter {
   private async run(): Promise<void> {
     let backoff = 100;
     while (this.running) {
-      const entries = this.wal.peek(this.batchReadings);
-      if (entries.length === 0) {
+      // Up to `concurrency` consecutive chunks in flight at once: the store (InfluxDB) takes parallel writes
+      // far faster than one after another, and writes are idempotent, so their order does not matter.
+      const chunks: WalEntry[][] = [];
+      let after = 0;
+      for (let i = 0; i < this.concurrency; i++) {
+        const entries = this.wal.peek(this.batchReadings, after);
+        if (entries.length === 0) break;
+        chunks.push(entries);
+        after = entries[entries.length - 1]!.id;
+      }
+      if (chunks.length === 0) {
         this.idle = true;
         await this.sleep(1000);
         this.idle = false;
         continue;
       }
-      try {
-        const readings = entries.flatMap((e) => e.readings);
-        const written = await this.writeOrSplit(readings);
-        this.wal.remove(entries);
-        this.counters.written += written;
+      const results = await Promise.allSettled(chunks.map((entries) => this.writeOrSplit(entries.flatMap((e) => e.readings))));
+      let failure: unknown;
+      results.forEach((r, i) => {
+        if (r.status === 'fulfilled') {
+          this.wal.remove(chunks[i]!);
+          this.counters.written += r.value;
+        } else {
+          failure ??= r.reason;
+        }
+      });
+      if (failure === undefined) {
         this.lastError = null;
         backoff = 100;
-      } catch (err) {
-        this.counters.writeErrors++;
-        const retryAfter = err instanceof RetryLater ? err.retryAfterMs : undefined;
-        this.lastError = (err as Error).message;
-        const wait = retryAfter ?? backoff * (0.5 + Math.random());
-        this.log.warn({ err: this.lastError, retryInMs: Math.round(wait) }, 'store write failed; readings stay in the WAL');
-        await this.sleep(wait);
-        backoff = Math.min(backoff * 2, 30_000);
+        continue;
       }
+      this.counters.writeErrors++;
+      const retryAfter = failure instanceof RetryLater ? failure.retryAfterMs : undefined;
+      this.lastError = (failure as Error).message;
+      const wait = retryAfter ?? backoff * (0.5 + Math.random());
+      this.log.warn({ err: this.lastError, retryInMs: Math.round(wait) }, 'store write failed; readings stay in the WAL');
+      await this.sleep(wait);
+      backoff = Math.min(backoff * 2, 30_000);
     }
   }
 
