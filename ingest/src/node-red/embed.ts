@@ -107,7 +107,13 @@ export async function startNodeRed(o: NodeRedOptions): Promise<EmbeddedNodeRed> 
   o.server.prependListener('upgrade', upgradeGate(o.tokens, httpIn));
   const app = express();
   app.disable('x-powered-by');
-  app.use(HTTP_IN_ROOT, gate(o.tokens, httpIn), RED.httpNode);
+  const notFound = (req: IncomingMessage, res: ServerResponse) => {
+    res.statusCode = 404;
+    res.setHeader('content-type', 'application/json');
+    res.end(JSON.stringify({ error: `no route ${req.method} ${req.url}` }));
+  };
+  // An HTTP endpoint no flow serves is a 404 here, not a refusal by the admin gate below.
+  app.use(HTTP_IN_ROOT, gate(o.tokens, httpIn), RED.httpNode, (req: IncomingMessage, res: ServerResponse) => notFound(req, res));
   app.use(FLOWS_ROOT, gate(o.tokens, () => 'admin'), RED.httpAdmin);
   try {
     await RED.start();
@@ -120,11 +126,7 @@ export async function startNodeRed(o: NodeRedOptions): Promise<EmbeddedNodeRed> 
 
   let stopping: Promise<void> | undefined;
   return {
-    handle: (req, res) => app(req, res, () => {
-      res.statusCode = 404;
-      res.setHeader('content-type', 'application/json');
-      res.end(JSON.stringify({ error: `no route ${req.method} ${req.url}` }));
-    }),
+    handle: (req, res) => app(req, res, () => notFound(req, res)),
     userDir,
     flowFile: join(userDir, FLOW_FILE),
     version,
