@@ -61,7 +61,7 @@ export function startApp(p: Platform, cfg: NodeConfig): App {
       password: q.password,
       keepaliveS: q.keepaliveS,
     });
-    const pub = new Publisher(p, client, ring, new SeqCounter(p, 32), cfg.station, params, q.batchMax, Math.round(cfg.reportPeriodMs / 1000));
+    const pub = new Publisher(p, client, ring, new SeqCounter(p, 32), cfg.station, params, q.batchMax, q.periodS || 0);
     client.onConnect = () => {
       p.log('mqtt connected');
       pub.pump();

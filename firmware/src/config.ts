@@ -8,7 +8,7 @@ export interface NodeConfig {
   station: string;
   /** How often the I2C, 1-Wire and analog sensors are sampled and the watchdog is fed. */
   samplePeriodMs: number;
-  /** Averaging window; one reading per parameter per window, stamped with the window's start. */
+  /** Averaging window, whole seconds; one reading per parameter per window, stamped with the window's start. */
   reportPeriodMs: number;
   /** PM readings get the humidity QC flag when the window's mean RH is above this (%). */
   humidityFlagRh: number;
@@ -26,7 +26,12 @@ export interface NodeConfig {
   ds18b20?: { pin: string; rom?: string; param: string };
   analog?: AnalogProbeConfig;
   modbus?: { uart: string; rx?: string; tx?: string; dePin?: string; baud: number; unitId: number };
-  mqtt?: { host: string; port: number; username?: string; password: string; keepaliveS: number; batchMax: number };
+  /**
+   * `periodS` is the `period_s` sent with each reading. Default 0 ("raw"): the ingest's latest values, hourly
+   * means, VN_AQI and alarms read the raw series, and a node's window mean is its sample. Set it to the window
+   * length (e.g. 60) to store the readings as means instead.
+   */
+  mqtt?: { host: string; port: number; username?: string; password: string; keepaliveS: number; batchMax: number; periodS?: number };
 }
 
 export const DEFAULT_CONFIG: NodeConfig = {

@@ -41,7 +41,7 @@ describe('PMS5003 / PMS7003', () => {
 
   it('rejects a wrong checksum, length or start', () => {
     const bad = POLLUTED.slice();
-    bad[9] ^= 0x01; // one bit of PM2.5 CF=1 flipped in transit
+    bad[9] = bad[9]! ^ 0x01; // one bit of PM2.5 CF=1 flipped in transit
     expect(parsePmsFrame(bad, 0)).toMatch(/^checksum/);
     const len = POLLUTED.slice();
     len[3] = 0x14; // a PMS3003 24-byte frame length
@@ -61,7 +61,7 @@ describe('PMS5003 / PMS7003', () => {
     const got: number[] = [];
     const s = new PmsStream((f) => got.push(f.pm25));
     const bad = POLLUTED.slice();
-    bad[20] ^= 0x40;
+    bad[20] = bad[20]! ^ 0x40;
     const stream = [0x00, 0x42, 0xff, ...POLLUTED, ...bad, 0x4d, ...CLEAN_7003, ...POLLUTED];
     for (let i = 0; i < stream.length; i += 5) s.push(stream.slice(i, i + 5));
     expect(got).toEqual([37, 0, 37]);
@@ -131,7 +131,7 @@ describe('DS18B20', () => {
   it('refuses the 85 °C power-on value, a CRC error and an all-zero (shorted) bus', () => {
     expect(parseScratchpad(pad(0x50, 0x05))).toMatch(/power-on/);
     const b = pad(0x91, 0x01);
-    b[8] ^= 1;
+    b[8] = b[8]! ^ 1;
     expect(parseScratchpad(b)).toMatch(/CRC/);
     expect(parseScratchpad(new Array(9).fill(0))).toMatch(/held low/);
     expect(parseScratchpad(new Array(9).fill(0xff))).toMatch(/CRC/); // nobody answered
