@@ -4,7 +4,7 @@
  * Reads `<data dir>/node-red/flows.json` (or `node_red.user_dir` of the config); the ingest may be running or not.
  */
 import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadIngestConfig } from '../config/config.ts';
 import { FLOW_FILE, nodeRedUserDir } from '../node-red/config.ts';
@@ -13,14 +13,17 @@ import { exportFlows } from '../node-red/flows-export.ts';
 const { values } = parseArgs({
   options: { config: { type: 'string', short: 'c' }, 'data-dir': { type: 'string' }, out: { type: 'string', short: 'o' } },
 });
-const dataDir = values['data-dir'] ?? process.env.ENVMON_DATA_DIR ?? '.data/ingest';
-const configPath = values.config ?? process.env.ENVMON_INGEST_CONFIG;
+// `npm run -w` runs in ingest/: paths given on the command line are relative to where npm was started.
+const here = (p: string) => resolve(process.env.INIT_CWD ?? process.cwd(), p);
+const dataDir = here(values['data-dir'] ?? process.env.ENVMON_DATA_DIR ?? '.data/ingest');
+const configArg = values.config ?? process.env.ENVMON_INGEST_CONFIG;
+const configPath = configArg ? here(configArg) : undefined;
 const nodeRed = (configPath ? loadIngestConfig(configPath).node_red : undefined) ?? {};
 const flowFile = join(nodeRedUserDir(nodeRed, dataDir), FLOW_FILE);
 const text = `${JSON.stringify(exportFlows(flowFile), null, 2)}\n`;
 if (values.out) {
-  writeFileSync(values.out, text);
-  console.error(`wrote ${values.out} from ${flowFile}`);
+  writeFileSync(here(values.out), text);
+  console.error(`wrote ${here(values.out)} from ${flowFile}`);
 } else {
   process.stdout.write(text);
 }
