@@ -288,3 +288,16 @@ export function checkEspruinoSubset(code: string, fileName = 'bundle.js'): Subse
 export function formatIssues(issues: SubsetIssue[], fileName: string): string {
   return issues.map((i) => `${fileName}:${i.line}:${i.column} [${i.rule}] ${i.message}`).join('\n');
 }
+
+// CLI: `npx tsx firmware/build/check-subset.ts file.js…` checks any script before it goes onto a board.
+if (process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href) {
+  const { readFileSync } = await import('node:fs');
+  let bad = 0;
+  for (const f of process.argv.slice(2)) {
+    const issues = checkEspruinoSubset(readFileSync(f, 'utf8'), f);
+    bad += issues.length;
+    if (issues.length) console.error(formatIssues(issues, f));
+    else console.log(`${f}: inside Espruino's subset`);
+  }
+  process.exit(bad ? 1 : 0);
+}
