@@ -221,6 +221,7 @@ describe('Node-RED embedded in the ingest', () => {
         { param: 'SO2', time: t + 1000, value: 10 },
         { param: 'PM10', time: t + 1000, value: 12 },
         { station: 'NOPE', param: 'PM10', time: t, value: 1 },
+        { param: 'PM10', time: 'yesterday at noon', value: 3 },
       ]),
       json,
     );
@@ -230,6 +231,7 @@ describe('Node-RED embedded in the ingest', () => {
       ['S1', 'PM2_5', 'out_of_range'],
       ['S1', 'SO2', 'param_not_configured'],
       ['NOPE', 'PM10', 'unknown_station'],
+      ['S1', 'PM10', 'schema'], // a malformed reading is judged alone: its neighbours are kept
     ]);
     expect(outcome.rejected[0]!.detail).toMatch(/5000000/);
     // Quarantined like MQTT input, under the node's topic.
