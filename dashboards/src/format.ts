@@ -91,6 +91,7 @@ const QC_FLAGS: readonly (readonly [bit: number, key: MessageKey])[] = [
   [1 << 2, 'qc.flatline'],
   [1 << 3, 'qc.stale'],
   [1 << 4, 'qc.replayed'],
+  [1 << 5, 'qc.humidity'],
 ];
 
 /** Names of the QC flags set in `flags`, in the given language; unknown bits are ignored. */

@@ -14,6 +14,7 @@ export const QcFlag = {
   FLATLINE: 1 << 2, // the same value for longer than the parameter allows
   STALE: 1 << 3, // arrived later than the live window (backfill)
   REPLAYED: 1 << 4, // re-sent from a gateway outbox after an outage
+  HUMIDITY: 1 << 5, // a particulate reading taken above 70 % RH (optical PM sensors read high in humid air)
 } as const;
 export type QcFlagName = Lowercase<keyof typeof QcFlag>;
 

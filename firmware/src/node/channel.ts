@@ -7,7 +7,7 @@ export const STATUS_OK = 0;
 export const STATUS_ERROR = 2;
 /**
  * QC flag for a PM value measured above the humidity limit (optical counters overestimate PM in humid air,
- * anchors.md §4). Bit 5: the protocol's QcFlag uses bits 0..4; this one is the node's own until protocol adds it.
+ * anchors.md §4). Bit 5, QcFlag.HUMIDITY in protocol/src/status.ts (mirrored: the bundle imports nothing).
  */
 export const QC_HUMIDITY = 1 << 5;
 
