@@ -33,9 +33,12 @@ describe('gateway config', () => {
     expect(c.broker).toMatchObject({ url: 'mqtt://127.0.0.1:1883', username: 'DEMO_AIR01', password: 's3cret', keepaliveS: 30 });
     expect(c.dataDir).toBe('/var/lib/envmon/gateway/DEMO_AIR01');
     expect(c.archiveDays).toBe(60);
-    expect(c.publish).toEqual({ maxBatch: 500, intervalMs: 1000, maxInFlight: 8, statusIntervalMs: 60_000 });
-    expect(c.devices[0]).toMatchObject({ id: 'aqm1', unitId: 1, pollIntervalMs: 10_000, timeoutMs: 1000, transport: { kind: 'tcp', host: '127.0.0.1', port: 5020 } });
-    expect(c.devices[0]!.profile.id).toBe('generic-ambient-air');
+    expect(c.publish).toEqual({ maxBatch: 500, intervalMs: 1000, maxInFlight: 8, statusIntervalMs: 60_000, maxReadingsPerS: 2000, replayAfterMs: 60_000 });
+    expect(c.outbox).toEqual({ maxReadings: 5_000_000, maxAgeMs: 60 * 86_400_000 });
+    expect(c.averaging).toEqual([60, 300]);
+    expect(c.devices[0]).toMatchObject({ id: 'aqm1', driver: 'modbus', unitId: 1, pollIntervalMs: 10_000, timeoutMs: 1000, retries: 1, quarantineAfter: 3, maxGap: 0, transport: { kind: 'tcp', host: '127.0.0.1', port: 5020 } });
+    const d = c.devices[0]!;
+    expect(d.driver === 'modbus' && d.profile.id).toBe('generic-ambient-air');
   });
 
   it('loads the shipped examples', () => {
@@ -86,9 +89,48 @@ describe('gateway config', () => {
     expect(i!.message).toMatch(/TT10\/2021 requires/);
   });
 
-  it('refuses a transport it cannot use yet', () => {
+  it('refuses an unknown transport, and a serial driver over TCP', () => {
     const [i] = issuesOf(GOOD.replace('kind: tcp', 'kind: rtu'));
     expect(i).toMatchObject({ line: 8, path: 'devices[0].transport.kind' });
+    const [j] = issuesOf(GOOD.replace('    profile: generic-ambient-air\n', '    driver: pms\n'));
+    expect(j).toMatchObject({ line: 8, path: 'devices[0].transport.kind' });
+    expect(j!.message).toMatch(/use transport kind serial/);
+  });
+
+  it('reads RTU, RTU-over-TCP, serial sensors, Firmata pins and the station sections', () => {
+    const text = `station: ST1
+broker: { url: 'mqtt://127.0.0.1:1883', password: x }
+outbox: { max_readings: 20000, max_age_days: 7 }
+averaging: [60]
+calibration:
+  - { params: [PH], at: "02:00", duration_min: 15, weekdays: [1, 4] }
+http: { port: 0 }
+devices:
+  - { id: ph1, profile: generic-wastewater, transport: { kind: serial, path: /dev/ttyUSB0, baud_rate: 19200, parity: even }, unit_id: 3, retries: 2, max_gap: 4 }
+  - { id: aq1, profile: ./air.yaml, transport: { kind: rtu-over-tcp, host: 10.0.0.5, port: 4001 }, unit_id: 7 }
+  - id: met
+    driver: ascii
+    transport: { kind: serial, path: /dev/ttyUSB1 }
+    ascii: { match: '^\\$WX', fields: [{ param: TEMP, index: 1 }] }
+`;
+    const dir = mkdtempSync(join(tmpdir(), 'envmon-gwcfg-'));
+    // An air profile without TEMP, so the ASCII weather sensor can own it.
+    writeFileSync(join(dir, 'air.yaml'), 'id: air-no-temp\nmanufacturer: Generic\nmodel: x\nsource: generic profile, not from a datasheet\naddress_base: 0\nregisters:\n  - { param: SO2, function: 4, address: 0, type: float32 }\n');
+    const c = parseGatewayConfig(text, join(dir, 'st.yaml'), { env: {} });
+    expect(c.devices.map((d) => [d.driver, d.transport.kind])).toEqual([['modbus', 'serial'], ['modbus', 'rtu-over-tcp'], ['ascii', 'serial']]);
+    expect(c.devices[0]).toMatchObject({ unitId: 3, retries: 2, maxGap: 4, transport: { path: '/dev/ttyUSB0', baudRate: 19200, parity: 'even', dataBits: 8, stopBits: 1 } });
+    expect(c.calibration).toEqual([{ params: ['PH'], atMin: 120, durationMin: 15, weekdays: [1, 4] }]);
+    expect(c.outbox).toEqual({ maxReadings: 20000, maxAgeMs: 7 * 86_400_000 });
+    expect(c.http).toEqual({ host: '127.0.0.1', port: 0 });
+    const bad = text.replace('param: TEMP', 'param: PH').replace('params: [PH]', 'params: [DO]');
+    try {
+      parseGatewayConfig(bad, join(dir, 'st.yaml'), { env: {} });
+      throw new Error('accepted');
+    } catch (err) {
+      const issues = (err as ConfigError).issues.map((i) => `${i.line} ${i.path}: ${i.message}`);
+      expect(issues.some((m) => /devices\[2\]\.ascii: PH is also read by device ph1/.test(m)), issues.join('\n')).toBe(true);
+      expect(issues.some((m) => /calibration\[0\]\.params\[0\]: DO is read by no device/.test(m)), issues.join('\n')).toBe(true);
+    }
   });
 
   it('reads password_file relative to the config and never puts the secret in an error', () => {

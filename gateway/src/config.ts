@@ -3,6 +3,8 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { ConfigError, loadProfile, parseYamlWith, type DeviceProfile } from '@envmon/hardware';
 import { isValidStationId } from '@envmon/protocol';
 import { z } from 'zod';
+import { catalogue } from '@envmon/protocol';
+import type { BusTransport } from './modbus/bus.ts';
 import { checkTt10, toTt10Config, Tt10Schema, type Tt10Config } from './tt10/config.ts';
 
 /**
@@ -12,21 +14,82 @@ import { checkTt10, toTt10Config, Tt10Schema, type Tt10Config } from './tt10/con
 
 const ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
-const TcpTransportSchema = z.strictObject({
-  kind: z.literal('tcp'),
-  host: z.string().min(1),
-  port: z.number().int().min(1).max(65535).default(502),
+const host = z.string().min(1);
+const TransportSchema = z.discriminatedUnion(
+  'kind',
+  [
+    z.strictObject({ kind: z.literal('tcp'), host, port: z.number().int().min(1).max(65535).default(502) }),
+    z.strictObject({ kind: z.literal('rtu-over-tcp'), host, port: z.number().int().min(1).max(65535) }),
+    z.strictObject({
+      kind: z.literal('serial'),
+      path: z.string().min(1, 'the serial device, e.g. /dev/ttyUSB0 or /dev/serial/by-id/…'),
+      baud_rate: z.number().int().min(300).max(921_600).default(9600),
+      parity: z.enum(['none', 'even', 'odd']).default('none'),
+      data_bits: z.union([z.literal(7), z.literal(8)]).default(8),
+      stop_bits: z.union([z.literal(1), z.literal(2)]).default(1),
+    }),
+  ],
+  { error: 'transport needs `kind`: tcp (Modbus TCP), rtu-over-tcp (RTU frames through a serial device server) or serial (a serial port: Modbus RTU, ASCII or binary sensors, Firmata)' },
+);
+
+const AsciiSchema = z.strictObject({
+  request: z.string().optional(),
+  delimiter: z.string().min(1).default('\n'),
+  match: z.string().optional(),
+  separator: z.string().min(1).default(','),
+  fields: z.array(z.strictObject({ param: z.string(), index: z.number().int().min(0), scale: z.number().default(1), offset: z.number().default(0), sentinels: z.array(z.number()).default([]) })).min(1),
+});
+
+const PmsSchema = z.strictObject({
+  model: z.enum(['pms5003', 'pms7003']).default('pms5003'),
+  use: z.enum(['atmospheric', 'cf1']).default('atmospheric'),
+});
+
+const PinSchema = z.strictObject({
+  pin: z.union([z.string().regex(/^A\d{1,2}$/, 'an analog pin A0..A15'), z.number().int().min(0).max(127)]),
+  kind: z.enum(['analog', 'digital']),
+  param: z.string().optional(),
+  raw: z.tuple([z.number(), z.number()]).default([0, 1023]),
+  value: z.tuple([z.number(), z.number()]).optional(),
+  role: z.enum(['fault', 'calibration']).optional(),
+  params: z.array(z.string()).optional(),
+  active: z.enum(['high', 'low']).default('high'),
 });
 
 const DeviceSchema = z.strictObject({
   id: z.string().regex(ID, 'a device id: 1-64 of A-Z a-z 0-9 _ . - (used in logs and status)'),
-  profile: z.string().min(1, 'a profile name from hardware/profiles (e.g. generic-ambient-air) or a path to a .yaml file'),
-  transport: z.discriminatedUnion('kind', [TcpTransportSchema], {
-    error: 'transport needs `kind: tcp` with host and port (Modbus RTU over serial is not supported yet)',
-  }),
+  driver: z.enum(['modbus', 'ascii', 'pms', 'firmata']).default('modbus'),
+  profile: z.string().min(1, 'a profile name from hardware/profiles (e.g. generic-ambient-air) or a path to a .yaml file').optional(),
+  transport: TransportSchema,
   unit_id: z.number().int().min(0).max(255, 'a Modbus unit id: 0..255 (1..247 on serial lines)').default(1),
   poll_interval_ms: z.number().int().min(100, 'poll at most 10 times a second').default(10_000),
-  timeout_ms: z.number().int().min(50).max(60_000).default(1000),
+  timeout_ms: z.number().int().min(20).max(60_000).default(1000),
+  retries: z.number().int().min(0).max(5).default(1),
+  max_gap: z.number().int().min(0).max(123).optional(),
+  quarantine_after: z.number().int().min(1).max(100).default(3),
+  quarantine_min_ms: z.number().int().min(100).default(10_000),
+  quarantine_max_ms: z.number().int().min(100).default(300_000),
+  frame_gap_ms: z.number().int().min(0).max(1000).optional(),
+  ascii: AsciiSchema.optional(),
+  pms: PmsSchema.optional(),
+  pins: z.array(PinSchema).min(1).optional(),
+});
+
+const CalibrationSchema = z.strictObject({
+  params: z.array(z.string()).min(1),
+  at: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'a local time HH:MM, e.g. "02:30"'),
+  duration_min: z.number().int().min(1).max(24 * 60),
+  weekdays: z.array(z.number().int().min(1).max(7, 'ISO weekdays: 1 = Monday … 7 = Sunday')).optional(),
+});
+
+const OutboxSchema = z.strictObject({
+  max_readings: z.number().int().min(1000).default(5_000_000),
+  max_age_days: z.number().min(0.001).max(3650).default(60),
+});
+
+const HttpSchema = z.strictObject({
+  host: z.string().default('127.0.0.1'),
+  port: z.number().int().min(0).max(65535).default(8089),
 });
 
 const BrokerSchema = z
@@ -49,7 +112,9 @@ const PublishSchema = z.strictObject({
   max_batch: z.number().int().min(1).max(10_000, 'at most 10000 readings per message').default(500),
   interval_ms: z.number().int().min(10).default(1000),
   max_in_flight: z.number().int().min(1).max(64).default(8),
-  status_interval_ms: z.number().int().min(1000).default(60_000),
+  status_interval_ms: z.number().int().min(200).default(60_000),
+  max_readings_per_s: z.number().int().min(1).default(2000),
+  replay_after_ms: z.number().int().min(0).default(60_000),
 });
 
 const FileSchema = z.strictObject({
@@ -58,7 +123,13 @@ const FileSchema = z.strictObject({
   data_dir: z.string().min(1).optional(),
   // TT10/2021 requires a station to keep its data locally for at least 60 days.
   archive_days: z.number().int().min(60, 'TT10/2021 requires keeping at least 60 days of data at the station').default(60),
-  publish: PublishSchema.default({ max_batch: 500, interval_ms: 1000, max_in_flight: 8, status_interval_ms: 60_000 }),
+  publish: PublishSchema.default({ max_batch: 500, interval_ms: 1000, max_in_flight: 8, status_interval_ms: 60_000, max_readings_per_s: 2000, replay_after_ms: 60_000 }),
+  outbox: OutboxSchema.default({ max_readings: 5_000_000, max_age_days: 60 }),
+  /** Means sent beside the raw samples, in seconds; [] for raw only. */
+  averaging: z.array(z.union([z.literal(60), z.literal(300), z.literal(3600)])).default([60, 300]),
+  calibration: z.array(CalibrationSchema).default([]),
+  utc_offset_min: z.number().int().min(-720).max(840).default(420),
+  http: HttpSchema.optional(),
   devices: z.array(DeviceSchema).min(1, 'list at least one device'),
   /** TT10/2021 TXT files to the Sở over FTP/FTPS (gateway/README.md, "TT10 files"). */
   tt10: Tt10Schema.optional(),
@@ -66,21 +137,98 @@ const FileSchema = z.strictObject({
 
 type FileConfig = z.output<typeof FileSchema>;
 
-export interface TcpTransport {
-  kind: 'tcp';
-  host: string;
-  port: number;
+export type { BusTransport } from './modbus/bus.ts';
+export type TcpTransport = Extract<BusTransport, { kind: 'tcp' }>;
+export type SerialTransport = Extract<BusTransport, { kind: 'serial' }>;
+
+interface DeviceCommon {
+  id: string;
+  pollIntervalMs: number;
+  timeoutMs: number;
 }
 
-export interface DeviceConfig {
-  id: string;
+export interface ModbusDeviceConfig extends DeviceCommon {
+  driver: 'modbus';
   /** The profile as written in the config (name or path). */
   profileName: string;
   profile: DeviceProfile;
-  transport: TcpTransport;
+  transport: BusTransport;
   unitId: number;
-  pollIntervalMs: number;
-  timeoutMs: number;
+  retries: number;
+  /** Unmapped registers one read may span (default: the profile's max_read_gap). */
+  maxGap: number;
+  quarantineAfter: number;
+  quarantineMinMs: number;
+  quarantineMaxMs: number;
+  /** Quiet time between transactions on this device's bus (undefined: the bus default). */
+  frameGapMs: number | undefined;
+}
+
+export interface AsciiField {
+  param: string;
+  index: number;
+  scale: number;
+  offset: number;
+  sentinels: number[];
+}
+
+export interface AsciiDeviceConfig extends DeviceCommon {
+  driver: 'ascii';
+  transport: SerialTransport;
+  request: string | undefined;
+  delimiter: string;
+  match: RegExp | undefined;
+  separator: string;
+  fields: AsciiField[];
+}
+
+export interface PmsDeviceConfig extends DeviceCommon {
+  driver: 'pms';
+  transport: SerialTransport;
+  model: 'pms5003' | 'pms7003';
+  use: 'atmospheric' | 'cf1';
+}
+
+export interface FirmataPin {
+  pin: string | number;
+  kind: 'analog' | 'digital';
+  param: string | undefined;
+  raw: [number, number];
+  value: [number, number] | undefined;
+  role: 'fault' | 'calibration' | undefined;
+  params: string[];
+  active: 'high' | 'low';
+}
+
+export interface FirmataDeviceConfig extends DeviceCommon {
+  driver: 'firmata';
+  transport: SerialTransport;
+  pins: FirmataPin[];
+}
+
+export type DeviceConfig = ModbusDeviceConfig | AsciiDeviceConfig | PmsDeviceConfig | FirmataDeviceConfig;
+
+export interface CalibrationWindow {
+  params: string[];
+  /** Minutes after local midnight. */
+  atMin: number;
+  durationMin: number;
+  /** ISO weekdays (1 = Monday); undefined = every day. */
+  weekdays: number[] | undefined;
+}
+
+/** The parameters a device reports. */
+export function deviceParams(d: DeviceConfig): string[] {
+  switch (d.driver) {
+    case 'modbus':
+      return d.profile.registers.map((r) => r.param);
+    case 'ascii':
+      return d.fields.map((f) => f.param);
+    case 'pms':
+      return ['PM2_5', 'PM10'];
+    case 'firmata':
+      return d.pins.filter((p) => p.kind === 'analog' && p.param !== undefined).map((p) => p.param!);
+  }
 }
 
 export interface GatewayConfig {
@@ -96,7 +244,14 @@ export interface GatewayConfig {
   };
   dataDir: string;
   archiveDays: number;
-  publish: { maxBatch: number; intervalMs: number; maxInFlight: number; statusIntervalMs: number };
+  publish: { maxBatch: number; intervalMs: number; maxInFlight: number; statusIntervalMs: number; maxReadingsPerS: number; replayAfterMs: number };
+  outbox: { maxReadings: number; maxAgeMs: number };
+  /** Periods (s) of the means sent beside raw samples. */
+  averaging: number[];
+  calibration: CalibrationWindow[];
+  utcOffsetMin: number;
+  /** Local HTTP query/status server; absent: none. */
+  http: { host: string; port: number } | undefined;
   devices: DeviceConfig[];
   /** Absent: no TT10 files. */
   tt10?: Tt10Config;
@@ -129,26 +284,79 @@ export function parseGatewayConfig(text: string, fileName: string, opts: ParseOp
   const schema = FileSchema.superRefine((c, ctx) => {
     const ids = new Map<string, number>();
     const owner = new Map<string, string>();
+    const cat = catalogue();
+    const claim = (params: string[], i: number, id: string, field: string): void => {
+      const clash = new Map<string, string[]>();
+      for (const param of params) {
+        const other = owner.get(param);
+        if (other) clash.set(other, [...(clash.get(other) ?? []), param]);
+        else owner.set(param, id);
+      }
+      for (const [other, ps] of clash) {
+        ctx.addIssue({ code: 'custom', path: ['devices', i, field], message: `${ps.join(', ')} ${ps.length > 1 ? 'are' : 'is'} also read by device ${other}; a station reports each parameter once` });
+      }
+    };
+    const known = (code: string, path: (string | number)[]): void => {
+      if (!cat.has(code)) ctx.addIssue({ code: 'custom', path, message: `unknown parameter "${code}"; use a code from protocol/parameters.yaml (${cat.codes().join(', ')})` });
+    };
     c.devices.forEach((d, i) => {
       if (ids.has(d.id)) ctx.addIssue({ code: 'custom', path: ['devices', i, 'id'], message: `device id ${d.id} is used twice (also devices[${ids.get(d.id)}]); give each device its own id` });
       ids.set(d.id, i);
+      const needs = (field: 'profile' | 'ascii' | 'pms' | 'pins', ok: boolean): void => {
+        if (!ok) ctx.addIssue({ code: 'custom', path: ['devices', i], message: `driver ${d.driver} needs \`${field}\`` });
+      };
+      if (d.driver !== 'modbus' && d.transport.kind !== 'serial') {
+        ctx.addIssue({ code: 'custom', path: ['devices', i, 'transport', 'kind'], message: `driver ${d.driver} talks over a serial port: use transport kind serial` });
+      }
+      if (d.quarantine_min_ms > d.quarantine_max_ms) ctx.addIssue({ code: 'custom', path: ['devices', i, 'quarantine_max_ms'], message: 'quarantine_max_ms must not be below quarantine_min_ms' });
+      if (d.driver === 'ascii') {
+        needs('ascii', d.ascii !== undefined);
+        d.ascii?.fields.forEach((f, j) => known(f.param, ['devices', i, 'ascii', 'fields', j, 'param']));
+        if (d.ascii?.match !== undefined) {
+          try {
+            new RegExp(d.ascii.match);
+          } catch (err) {
+            ctx.addIssue({ code: 'custom', path: ['devices', i, 'ascii', 'match'], message: `not a regular expression: ${(err as Error).message}` });
+          }
+        }
+        if (d.ascii) claim(d.ascii.fields.map((f) => f.param), i, d.id, 'ascii');
+        return;
+      }
+      if (d.driver === 'pms') {
+        claim(['PM2_5', 'PM10'], i, d.id, 'driver');
+        return;
+      }
+      if (d.driver === 'firmata') {
+        needs('pins', d.pins !== undefined);
+        const params: string[] = [];
+        d.pins?.forEach((p, j) => {
+          if (p.kind === 'analog') {
+            if (p.param === undefined) ctx.addIssue({ code: 'custom', path: ['devices', i, 'pins', j], message: 'an analog pin needs `param` (and `value: [at raw[0], at raw[1]]` for scaling)' });
+            else {
+              known(p.param, ['devices', i, 'pins', j, 'param']);
+              params.push(p.param);
+            }
+          } else if (p.role === undefined) {
+            ctx.addIssue({ code: 'custom', path: ['devices', i, 'pins', j], message: 'a digital pin needs `role: fault` or `role: calibration` (a contact from an analyser) and the `params` it reports on' });
+          }
+        });
+        claim(params, i, d.id, 'pins');
+        return;
+      }
+      needs('profile', d.profile !== undefined);
+      if (d.profile === undefined) return;
       try {
         const p = loadProfile(d.profile, baseDir);
         profiles[i] = p;
-        const clash = new Map<string, string[]>();
-        for (const r of p.registers) {
-          const other = owner.get(r.param);
-          if (other) clash.set(other, [...(clash.get(other) ?? []), r.param]);
-          else owner.set(r.param, d.id);
-        }
-        for (const [other, params] of clash) {
-          ctx.addIssue({ code: 'custom', path: ['devices', i, 'profile'], message: `${params.join(', ')} ${params.length > 1 ? 'are' : 'is'} also read by device ${other}; a station reports each parameter once` });
-        }
+        claim(p.registers.map((r) => r.param), i, d.id, 'profile');
       } catch (err) {
         const why = err instanceof ConfigError ? `the profile is invalid:\n${err.issues.map((x) => `    ${x.file}:${x.line ?? '?'} ${x.path}: ${x.message}`).join('\n')}` : (err as Error).message;
         ctx.addIssue({ code: 'custom', path: ['devices', i, 'profile'], message: why });
       }
     });
+    c.calibration.forEach((w, i) => w.params.forEach((code, j) => {
+      if (!owner.has(code)) ctx.addIssue({ code: 'custom', path: ['calibration', i, 'params', j], message: `${code} is read by no device of this station` });
+    }));
     if (c.broker.password_env !== undefined && env[c.broker.password_env] === undefined) {
       ctx.addIssue({ code: 'custom', path: ['broker', 'password_env'], message: `environment variable ${c.broker.password_env} is not set; export it before starting the gateway` });
     }
@@ -192,18 +400,60 @@ function toGatewayConfig(c: FileConfig, profiles: DeviceProfile[], env: NodeJS.P
       intervalMs: c.publish.interval_ms,
       maxInFlight: c.publish.max_in_flight,
       statusIntervalMs: c.publish.status_interval_ms,
+      maxReadingsPerS: c.publish.max_readings_per_s,
+      replayAfterMs: c.publish.replay_after_ms,
     },
-    devices: c.devices.map((d, i) => ({
-      id: d.id,
-      profileName: d.profile,
-      profile: profiles[i]!,
-      transport: d.transport,
-      unitId: d.unit_id,
-      pollIntervalMs: d.poll_interval_ms,
-      timeoutMs: d.timeout_ms,
-    })),
-    ...(c.tt10 ? { tt10: toTt10Config(c.tt10, c.station, profiles.flatMap((p) => p.registers.map((r) => r.param)), env, baseDir) } : {}),
+    outbox: { maxReadings: c.outbox.max_readings, maxAgeMs: Math.round(c.outbox.max_age_days * 86_400_000) },
+    averaging: [...new Set(c.averaging)].sort((a, b) => a - b),
+    calibration: c.calibration.map((w) => ({ params: w.params, atMin: Number(w.at.slice(0, 2)) * 60 + Number(w.at.slice(3)), durationMin: w.duration_min, weekdays: w.weekdays })),
+    utcOffsetMin: c.utc_offset_min,
+    http: c.http ? { host: c.http.host, port: c.http.port } : undefined,
+    devices: c.devices.map((d, i) => toDeviceConfig(d, profiles[i])),
+    ...(c.tt10 ? { tt10: toTt10Config(c.tt10, c.station, c.devices.flatMap((d, i) => deviceParams(toDeviceConfig(d, profiles[i]))), env, baseDir) } : {}),
   };
+}
+
+type FileDevice = FileConfig['devices'][number];
+
+function toTransport(t: FileDevice['transport']): BusTransport {
+  if (t.kind === 'serial') return { kind: 'serial', path: t.path, baudRate: t.baud_rate, parity: t.parity, dataBits: t.data_bits, stopBits: t.stop_bits };
+  return { kind: t.kind, host: t.host, port: t.port };
+}
+
+function toDeviceConfig(d: FileDevice, profile: DeviceProfile | undefined): DeviceConfig {
+  const common = { id: d.id, pollIntervalMs: d.poll_interval_ms, timeoutMs: d.timeout_ms };
+  const transport = toTransport(d.transport);
+  const serial = transport as SerialTransport; // checked in the schema for every driver but modbus
+  switch (d.driver) {
+    case 'ascii': {
+      const a = d.ascii!;
+      return { ...common, driver: 'ascii', transport: serial, request: a.request, delimiter: a.delimiter, match: a.match === undefined ? undefined : new RegExp(a.match), separator: a.separator, fields: a.fields };
+    }
+    case 'pms':
+      return { ...common, driver: 'pms', transport: serial, model: d.pms?.model ?? 'pms5003', use: d.pms?.use ?? 'atmospheric' };
+    case 'firmata':
+      return {
+        ...common,
+        driver: 'firmata',
+        transport: serial,
+        pins: d.pins!.map((p) => ({ pin: p.pin, kind: p.kind, param: p.param, raw: p.raw, value: p.value, role: p.role, params: p.params ?? [], active: p.active })),
+      };
+    case 'modbus':
+      return {
+        ...common,
+        driver: 'modbus',
+        profileName: d.profile!,
+        profile: profile!,
+        transport,
+        unitId: d.unit_id,
+        retries: d.retries,
+        maxGap: d.max_gap ?? profile!.maxReadGap,
+        quarantineAfter: d.quarantine_after,
+        quarantineMinMs: d.quarantine_min_ms,
+        quarantineMaxMs: d.quarantine_max_ms,
+        frameGapMs: d.frame_gap_ms,
+      };
+  }
 }
 
 /** ENVMON_DATA_DIR (all local state), or ./.data in the working directory. */

@@ -30,7 +30,7 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const gateway = await startGateway(config, { log });
+  const gateway = await startGateway(config, { log, configPath: values.config });
   log.info({ config: values.config, pid: process.pid }, 'gateway running');
   let stopping = false;
   const stop = (signal: string): void => {

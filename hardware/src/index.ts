@@ -16,3 +16,12 @@ export {
   type ModbusTcpSimulator,
   type ModbusTcpSimulatorOptions,
 } from './simulator/modbus-tcp.ts';
+export { createSimulatedDevice, ILLEGAL_DATA_ADDRESS, type SimulatedDevice } from './simulator/device.ts';
+export {
+  startModbusRtuSimulator,
+  type ModbusRtuSimulator,
+  type ModbusRtuSimulatorOptions,
+  type RtuSlave,
+  type RtuSlaveOptions,
+} from './simulator/modbus-rtu.ts';
+export { openPtyPair, startTcpSerialBridge, type PtyPair, type TcpSerialBridge } from './simulator/pty.ts';

@@ -35,6 +35,8 @@ interface WireReading {
   qc_flags: number;
   has_value: boolean;
   period_s: number;
+  samples?: number;
+  coverage?: number;
 }
 
 export function encodeBatch(batch: Batch): Uint8Array {
@@ -46,6 +48,7 @@ export function encodeBatch(batch: Batch): Uint8Array {
     qc_flags: r.qc_flags,
     has_value: r.value !== null && Number.isFinite(r.value),
     period_s: r.period_s,
+    ...(r.period_s > 0 && r.samples !== undefined ? { samples: r.samples, coverage: r.coverage ?? 0 } : {}),
   }));
   return BatchType.encode(BatchType.fromObject({ ...batch, readings })).finish();
 }
@@ -73,6 +76,8 @@ export function decodeBatch(payload: Uint8Array): Batch {
       status: r.status as DeviceStatus,
       qc_flags: r.qc_flags,
       period_s: r.period_s,
+      // proto3 cannot tell 0 from absent: a mean's counts are given only when it had samples.
+      ...(r.period_s > 0 && (r.samples ?? 0) > 0 ? { samples: r.samples, coverage: r.coverage ?? 0 } : {}),
     })),
   };
 }

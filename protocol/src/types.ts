@@ -11,6 +11,10 @@ export interface Reading {
   qc_flags: number;
   /** 0 = raw sample, otherwise the averaging period in seconds. */
   period_s: number;
+  /** Means only: how many raw samples went into the mean. */
+  samples?: number;
+  /** Means only: samples / samples expected in the period, 0..1. */
+  coverage?: number;
 }
 
 export interface Batch {
@@ -25,6 +29,11 @@ export interface DeviceState {
   status: DeviceStatus;
   error: string;
   last_ok: number;
+  /** Counters since the gateway started (absent from older gateways). */
+  polls?: number;
+  errors?: number;
+  timeouts?: number;
+  quarantined?: boolean;
 }
 
 export interface StationStatus {
@@ -35,6 +44,10 @@ export interface StationStatus {
   outbox_depth: number;
   outbox_oldest: number;
   devices: DeviceState[];
+  /** Seconds since the gateway process started. */
+  uptime_s?: number;
+  /** Readings the outbox dropped unsent because of its size/age bounds, ever. */
+  outbox_dropped?: number;
 }
 
 export interface Command {

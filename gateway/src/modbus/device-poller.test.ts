@@ -3,7 +3,8 @@ import { loadProfile, parseProfile, resolveProfilePath, simulatedValue, startMod
 import { DeviceStatus, type Reading } from '@envmon/protocol';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { DeviceConfig } from '../config.ts';
+import type { ModbusDeviceConfig } from '../config.ts';
+import { createModbusBus } from './bus.ts';
 import { createDevicePoller, type DevicePoller } from './device-poller.ts';
 
 // The poller against the real simulator over loopback TCP.
@@ -20,9 +21,10 @@ async function sim(profile: DeviceProfile, opts: { port?: number; now?: () => nu
   return s;
 }
 
-function poller(profile: DeviceProfile, port: number, over: Partial<DeviceConfig> = {}, now?: () => number): { p: DevicePoller; got: Reading[][] } {
+function poller(profile: DeviceProfile, port: number, over: Partial<ModbusDeviceConfig> = {}, now?: () => number): { p: DevicePoller; got: Reading[][] } {
   const got: Reading[][] = [];
-  const device: DeviceConfig = {
+  const device: ModbusDeviceConfig = {
+    driver: 'modbus',
     id: 'dev1',
     profileName: profile.id,
     profile,
@@ -30,10 +32,17 @@ function poller(profile: DeviceProfile, port: number, over: Partial<DeviceConfig
     unitId: 1,
     pollIntervalMs: 10_000,
     timeoutMs: 500,
+    retries: 0,
+    maxGap: 0,
+    quarantineAfter: 100,
+    quarantineMinMs: 1000,
+    quarantineMaxMs: 10_000,
+    frameGapMs: undefined,
     ...over,
   };
-  const p = createDevicePoller({ device, log, onReadings: (r) => got.push(r), ...(now ? { now } : {}) });
-  cleanup.push(() => p.stop());
+  const bus = createModbusBus({ transport: device.transport, log });
+  const p = createDevicePoller({ device, bus, log, onReadings: (r) => got.push(r), ...(now ? { now } : {}) });
+  cleanup.push(() => bus.close(), () => p.stop());
   return { p, got };
 }
 
@@ -102,7 +111,12 @@ describe('device poller failures', () => {
     const lastOk = p.state().last_ok;
 
     await sim(profile, { port });
-    const back = await p.pollOnce();
+    // The link is reopened by a later poll, after the bus's reconnect backoff (0.5 s after a refused connect).
+    let back = await p.pollOnce();
+    for (let i = 0; i < 40 && !back.every((r) => r.value !== null); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      back = await p.pollOnce();
+    }
     expect(back.every((r) => r.value !== null && r.status === 0)).toBe(true);
     expect(p.state().error).toBe('');
     expect(p.state().last_ok).toBeGreaterThanOrEqual(lastOk);

@@ -1,13 +1,14 @@
-import Modbus from 'modbus-serial';
 import { DeviceStatus, type DeviceState, type Reading } from '@envmon/protocol';
 import type { Logger } from 'pino';
-import type { DeviceConfig } from '../config.ts';
+import type { ModbusDeviceConfig } from '../config.ts';
+import { ModbusExceptionError, ModbusTransportError, type ModbusBus } from './bus.ts';
 import { planReads, readingsFromBlocks, type BlockResult } from './read-plan.ts';
-
-type Client = InstanceType<typeof Modbus.default>;
+import { createSchedule, type Schedule } from '../schedule.ts';
 
 export interface DevicePollerOptions {
-  device: DeviceConfig;
+  device: ModbusDeviceConfig;
+  /** The device's physical link, shared with every other device on it (one transaction queue). */
+  bus: ModbusBus;
   /** Receives every poll's readings (one per mapped parameter, all with the same time). */
   onReadings: (readings: Reading[]) => void;
   log: Logger;
@@ -15,95 +16,103 @@ export interface DevicePollerOptions {
 }
 
 export interface DevicePoller {
+  readonly id: string;
   start(): void;
-  /** Stops the schedule, waits for a poll in progress, closes the connection. */
+  /** Stops the schedule and waits for a poll in progress. The bus is closed by its owner. */
   stop(): Promise<void>;
   /** One poll now (also used by the schedule); resolves with the readings it produced. */
   pollOnce(): Promise<Reading[]>;
   state(): DeviceState;
+  params(): string[];
 }
 
 /**
- * Polls one Modbus TCP device on a fixed interval. A device that does not answer still produces a reading per
- * parameter (value null, status 02), so the gap is visible downstream and in TT10 files instead of silent.
- * The connection is reopened on the next poll after any transport failure.
+ * Polls one Modbus device through its bus on a fixed, clock-aligned interval. Every poll yields one reading per
+ * parameter — a device that does not answer gives `null` with status 02 — so a gap is visible downstream and in
+ * TT10 files instead of silent.
+ *
+ * Failure policy, per device (so one dead slave never stalls the others on its bus):
+ * - a request without an answer (timeout, CRC) is retried `retries` times; a Modbus exception is an answer and
+ *   is not retried; after a transport failure the rest of the poll's blocks are not even tried;
+ * - after `quarantine_after` failed polls in a row the device is quarantined: its polls produce 02 readings
+ *   without touching the bus, until a backoff (quarantine_min_ms doubling to quarantine_max_ms) ends; then a
+ *   single probe (no retries) decides whether it is back. A dead slave thus costs the bus one timeout per backoff.
  */
 export function createDevicePoller(opts: DevicePollerOptions): DevicePoller {
-  const { device, onReadings } = opts;
+  const { device, bus, onReadings } = opts;
   const now = opts.now ?? Date.now;
   const log = opts.log.child({ device: device.id });
-  const blocks = planReads(device.profile);
-  const where = `${device.transport.host}:${device.transport.port} unit ${device.unitId}`;
+  const blocks = planReads(device.profile, device.maxGap);
+  const where = `${bus.label} unit ${device.unitId}`;
 
-  let client: Client | undefined;
-  let timer: NodeJS.Timeout | undefined;
-  let running = false;
-  let inFlight: Promise<Reading[]> | undefined;
-  const st: DeviceState = { device: device.id, status: DeviceStatus.MEASURING, error: '', last_ok: 0 };
+  const st: DeviceState = { device: device.id, status: DeviceStatus.MEASURING, error: '', last_ok: 0, polls: 0, errors: 0, timeouts: 0, quarantined: false };
+  let failuresInARow = 0;
+  let quarantineLevel = 0;
+  let quarantinedUntil = 0;
+  let stopping = false;
 
-  async function connect(): Promise<Client> {
-    if (client?.isOpen) return client;
-    closeClient();
-    const c = new Modbus.default();
-    // modbus-serial has no connect timeout of its own; a silent host would otherwise hang the poll.
-    await withTimeout(c.connectTCP(device.transport.host, { port: device.transport.port }), device.timeoutMs, `connect to ${where} timed out`).catch((err: unknown) => {
-      c.close(() => {});
-      throw err;
-    });
-    c.setID(device.unitId);
-    c.setTimeout(device.timeoutMs);
-    c.on('error', () => {}); // reported through the failing request instead
-    client = c;
-    log.info({ at: where }, 'modbus connected');
-    return c;
-  }
-
-  function closeClient(): void {
-    const c = client;
-    client = undefined;
-    if (c) c.close(() => {});
+  async function readBlock(fn: 3 | 4, start: number, count: number, retries: number): Promise<BlockResult & { transport?: boolean }> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return { ok: true, words: await bus.read(device.unitId, fn, start, count, device.timeoutMs) };
+      } catch (err) {
+        if (err instanceof ModbusExceptionError) return { ok: false, error: err.message };
+        if (err instanceof ModbusTransportError && err.kind === 'timeout') st.timeouts!++;
+        if (attempt < retries && !stopping) continue;
+        return { ok: false, error: `${(err as Error).message} (${where})`, transport: true };
+      }
+    }
   }
 
   async function poll(): Promise<Reading[]> {
     const time = now(); // one timestamp for the whole poll: the readings describe one instant
+    st.polls!++;
+    if (time < quarantinedUntil) {
+      const error = `quarantined until ${new Date(quarantinedUntil).toISOString()} after ${failuresInARow} failed polls: ${st.error}`;
+      const readings = readingsFromBlocks(device.profile, blocks, blocks.map(() => ({ ok: false, error })), time);
+      st.status = DeviceStatus.DEVICE_ERROR;
+      st.errors!++;
+      onReadings(readings);
+      return readings;
+    }
+    const probing = quarantineLevel > 0;
     const results: BlockResult[] = [];
     let transportError: string | undefined;
-    try {
-      const c = await connect();
-      for (const b of blocks) {
-        if (transportError) {
-          results.push({ ok: false, error: transportError });
-          continue;
-        }
-        try {
-          const res = b.fn === 3 ? await c.readHoldingRegisters(b.start, b.count) : await c.readInputRegisters(b.start, b.count);
-          results.push({ ok: true, words: res.data });
-        } catch (err) {
-          const e = err as { modbusCode?: number; message?: string; name?: string };
-          if (typeof e.modbusCode === 'number') {
-            // The device answered: the link is fine, only this block is refused.
-            results.push({ ok: false, error: `Modbus exception ${e.modbusCode} (${EXCEPTIONS[e.modbusCode] ?? 'unknown'}) reading function ${b.fn} at ${b.start}+${b.count}` });
-          } else {
-            transportError = `${e.name === 'TransactionTimedOutError' ? `no answer within ${device.timeoutMs} ms` : (e.message ?? String(err))} (${where})`;
-            results.push({ ok: false, error: transportError });
-          }
-        }
+    for (const b of blocks) {
+      if (transportError) {
+        results.push({ ok: false, error: transportError });
+        continue;
       }
-    } catch (err) {
-      transportError = `${(err as Error).message} (${where})`;
-      while (results.length < blocks.length) results.push({ ok: false, error: transportError });
+      const r = await readBlock(b.fn, b.start, b.count, probing ? 0 : device.retries);
+      if (!r.ok && r.transport) transportError = r.error;
+      results.push(r.ok ? { ok: true, words: r.words } : { ok: false, error: r.error });
     }
-    // After a timeout a late answer could still arrive; a fresh connection is the only clean state.
-    if (transportError) closeClient();
 
     const readings = readingsFromBlocks(device.profile, blocks, results, time);
     const failed = results.filter((r): r is { ok: false; error: string } => !r.ok);
+    if (failed.length > 0) st.errors!++;
+    if (transportError) {
+      failuresInARow++;
+      if (failuresInARow >= device.quarantineAfter) {
+        quarantineLevel++;
+        const backoff = Math.min(device.quarantineMaxMs, device.quarantineMinMs * 2 ** Math.min(quarantineLevel - 1, 20));
+        quarantinedUntil = time + backoff;
+        st.quarantined = true;
+        log.warn({ err: transportError, failed_polls: failuresInARow, backoff_ms: backoff }, 'device quarantined');
+      }
+    } else {
+      if (quarantineLevel > 0) log.info({ after_polls: failuresInARow }, 'device left quarantine');
+      failuresInARow = 0;
+      quarantineLevel = 0;
+      quarantinedUntil = 0;
+      st.quarantined = false;
+    }
     if (failed.length === 0) {
       if (st.error) log.info('device answers again');
       st.error = '';
       st.last_ok = time;
     } else if (failed[0]!.error !== st.error) {
-      log.warn({ err: failed[0]!.error, failed_blocks: failed.length }, 'device read failed');
+      if (!st.quarantined) log.warn({ err: failed[0]!.error, failed_blocks: failed.length }, 'device read failed');
       st.error = failed[0]!.error;
     }
     st.status = readings.reduce<number>((s, r) => Math.max(s, r.status), 0) as DeviceStatus;
@@ -111,65 +120,21 @@ export function createDevicePoller(opts: DevicePollerOptions): DevicePoller {
     return readings;
   }
 
-  function pollOnce(): Promise<Reading[]> {
-    // Never two polls at once on one device: modbus-serial has no request queue.
-    inFlight ??= poll().finally(() => {
-      inFlight = undefined;
-    });
-    return inFlight;
-  }
-
-  let lastSlot = -Infinity;
-  function schedule(): void {
-    if (!running) return;
-    // Aligned to the interval (…:00, …:10, …:20 for 10 s), so stations' timestamps line up; a slow poll skips
-    // a slot instead of bunching the next ones. Timers can fire a millisecond before the wall clock reaches
-    // the slot, so the next slot is counted from the last one, never from the (possibly early) clock alone.
-    const t = now();
-    const next = Math.max(Math.ceil((t + 1) / device.pollIntervalMs) * device.pollIntervalMs, lastSlot + device.pollIntervalMs);
-    lastSlot = next;
-    timer = setTimeout(() => {
-      void pollOnce()
-        .catch((err: unknown) => log.error({ err }, 'poll failed'))
-        .finally(schedule);
-    }, next - t);
-  }
+  const schedule: Schedule = createSchedule({ intervalMs: device.pollIntervalMs, now, run: poll, log });
 
   return {
+    id: device.id,
     start() {
-      if (running) return;
-      running = true;
+      stopping = false;
       log.info({ at: where, profile: device.profile.id, blocks: blocks.length, interval_ms: device.pollIntervalMs }, 'polling');
-      schedule();
+      schedule.start();
     },
     async stop() {
-      running = false;
-      clearTimeout(timer);
-      await inFlight?.catch(() => {});
-      closeClient();
+      stopping = true;
+      await schedule.stop();
     },
-    pollOnce,
+    pollOnce: () => schedule.runOnce(),
     state: () => ({ ...st }),
+    params: () => device.profile.registers.map((r) => r.param),
   };
-}
-
-const EXCEPTIONS: Record<number, string> = {
-  1: 'illegal function',
-  2: 'illegal data address',
-  3: 'illegal data value',
-  4: 'slave device failure',
-  5: 'acknowledge',
-  6: 'slave device busy',
-  10: 'gateway path unavailable',
-  11: 'gateway target failed to respond',
-};
-
-function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
-  let t: NodeJS.Timeout | undefined;
-  return Promise.race([
-    p,
-    new Promise<never>((_, reject) => {
-      t = setTimeout(() => reject(new Error(message)), ms);
-    }),
-  ]).finally(() => clearTimeout(t));
 }

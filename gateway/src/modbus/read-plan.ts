@@ -17,11 +17,13 @@ export interface ReadBlock {
 export const MODBUS_MAX_READ = 125;
 
 /**
- * Coalesces the profile's value and status registers into blocks: registers of the same function whose
- * addresses touch are read together, up to the profile's per-read limit (≤ 125). Gaps are never bridged:
- * an unmapped register in the middle makes many devices refuse the whole read (exception 02).
+ * Coalesces the profile's value and status registers into blocks: registers of the same function are read
+ * together while the block stays within the profile's per-read limit (≤ 125) and the unmapped registers
+ * between two neighbours number at most `maxGap` (default: the profile's `max_read_gap`, normally 0). A gap
+ * is bridged only when allowed: an unmapped register in the middle makes many devices refuse the whole read
+ * (exception 02), which is why Telegraf-style "read everything" optimisers break real stations.
  */
-export function planReads(profile: DeviceProfile): ReadBlock[] {
+export function planReads(profile: DeviceProfile, maxGap: number = profile.maxReadGap): ReadBlock[] {
   const limit = Math.min(profile.maxRegistersPerRead, MODBUS_MAX_READ);
   const spans = [
     ...profile.registers.map((r) => ({ fn: r.function, start: r.wireAddress, count: wordCount(r.type) })),
@@ -30,8 +32,9 @@ export function planReads(profile: DeviceProfile): ReadBlock[] {
   const blocks: ReadBlock[] = [];
   for (const s of spans) {
     const last = blocks.at(-1);
-    if (last && last.fn === s.fn && last.start + last.count === s.start && last.count + s.count <= limit) {
-      last.count += s.count;
+    const end = last ? last.start + last.count : 0;
+    if (last && last.fn === s.fn && s.start >= end && s.start - end <= maxGap && s.start + s.count - last.start <= limit) {
+      last.count = s.start + s.count - last.start;
     } else {
       blocks.push({ ...s });
     }

@@ -12,6 +12,15 @@ export interface ArchivedReading {
   period_s: number;
 }
 
+export interface ArchiveQuery {
+  param?: string;
+  from: number;
+  to: number;
+  period_s?: number;
+  /** At most this many rows (default 100000). */
+  limit?: number;
+}
+
 export interface ArchiveReader {
   station: string;
   /** Every archived reading, oldest first. */
@@ -22,6 +31,10 @@ export interface ArchiveReader {
   nextSeq(): number;
   /** Seqs of batches recorded (and perhaps sent) but not acknowledged: a restart resends exactly these. */
   openBatches(): number[];
+  /** Archived readings in [from, to), oldest first; by parameter and period (0 raw, 60, 300) when given. */
+  query(q: ArchiveQuery): (ArchivedReading & { samples?: number; coverage?: number })[];
+  /** Readings dropped unsent by the outbox bounds, ever. */
+  dropped(): number;
   close(): void;
 }
 
@@ -49,6 +62,26 @@ export function openArchive(dataDirOrDbPath: string): ArchiveReader {
     pending: () => waiting.all().map(strip),
     nextSeq: () => Number(meta('next_seq') ?? 1),
     openBatches: () => db.prepare<[], { seq: number }>(`SELECT seq FROM batches ORDER BY seq`).all().map((r) => r.seq),
+    query(q) {
+      const where = ['time >= ?', 'time < ?'];
+      const args: (string | number)[] = [q.from, q.to];
+      if (q.param !== undefined) {
+        where.unshift('param = ?');
+        args.unshift(q.param);
+      }
+      if (q.period_s !== undefined) {
+        where.push('period_s = ?');
+        args.push(q.period_s);
+      }
+      const cols = db.prepare<[], { name: string }>(`SELECT name FROM pragma_table_info('archive')`).all().map((c) => c.name);
+      const extra = cols.includes('samples') ? ', samples, coverage' : '';
+      const rows = db.prepare<(string | number)[], ArchiveRow>(`SELECT param, time, value, status, qc_flags, period_s${extra} FROM archive WHERE ${where.join(' AND ')} ORDER BY time, id LIMIT ?`).all(...args, q.limit ?? 100_000);
+      return rows.map((r) => {
+        const x = rowToReading(r);
+        return { param: x.param, time: x.time, value: x.value, status: x.status, period_s: x.period_s, ...(x.period_s > 0 ? { samples: x.samples ?? 0, coverage: x.coverage ?? 0 } : {}) };
+      });
+    },
+    dropped: () => Number(meta('dropped') ?? 0),
     close: () => db.close(),
   };
 }

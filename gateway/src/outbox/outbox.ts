@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import type { Batch, DeviceStatus, Reading } from '@envmon/protocol';
+import { QcFlag, type Batch, type DeviceStatus, type Reading } from '@envmon/protocol';
 
 /**
  * The station's durable outbox and local archive: one SQLite file (WAL, synchronous=FULL, so a commit survives
@@ -29,8 +29,19 @@ export interface Outbox {
   insert(readings: readonly Reading[]): void;
   /** Seqs of batches recorded but not yet acknowledged, oldest first. */
   openBatches(): number[];
-  /** Assigns the next seq to up to `max` oldest unbatched readings and records the batch; undefined if none. */
-  createBatch(max: number, sentAt: number): number | undefined;
+  /**
+   * Assigns the next seq to up to `max` oldest unbatched readings and records the batch; undefined if none.
+   * Readings taken before `historicalBefore` (they waited out an outage) are flagged QcFlag.REPLAYED in the batch.
+   */
+  createBatch(max: number, sentAt: number, historicalBefore?: number): number | undefined;
+  /**
+   * Enforces the bounds: while more than `maxReadings` wait, or the oldest waiting reading is older than
+   * `before`, the oldest are dropped unsent (an open batch goes whole; the archive keeps every reading).
+   * Returns how many were dropped now; `dropped()` counts them across restarts.
+   */
+  enforceBounds(maxReadings: number, before: number): number;
+  /** Readings dropped unsent by enforceBounds, ever. */
+  dropped(): number;
   /** A recorded batch with its readings in insertion order; undefined once acknowledged. */
   batch(seq: number): OutboxBatch | undefined;
   /** Deletes an acknowledged batch's readings from the outbox (the archive keeps them). Idempotent. */
@@ -70,26 +81,43 @@ export function openOutbox(path: string, station: string): Outbox {
       batch_seq INTEGER REFERENCES batches (seq)
     );
     CREATE INDEX IF NOT EXISTS outbox_batch ON outbox (batch_seq);
+    CREATE INDEX IF NOT EXISTS archive_param_time ON archive (param, period_s, time);
   `);
+  // Added after the first release: the flags a reading carries in its batch (QcFlag.REPLAYED).
+  const outboxCols = db.prepare<[], { name: string }>(`SELECT name FROM pragma_table_info('outbox')`).all().map((c) => c.name);
+  if (!outboxCols.includes('flags')) db.exec(`ALTER TABLE outbox ADD COLUMN flags INTEGER NOT NULL DEFAULT 0`);
 
   const owner = db.prepare<[], { value: string }>(`SELECT value FROM meta WHERE key = 'station'`).get();
   if (owner && owner.value !== station) {
     db.close();
     throw new Error(`${path} holds the outbox of station ${owner.value}, not ${station}; give each station its own data_dir`);
   }
-  db.prepare(`INSERT OR IGNORE INTO meta (key, value) VALUES ('station', ?), ('next_seq', '1')`).run(station);
+  db.prepare(`INSERT OR IGNORE INTO meta (key, value) VALUES ('station', ?), ('next_seq', '1'), ('dropped', '0')`).run(station);
 
-  const insArchive = db.prepare(`INSERT INTO archive (param, time, value, status, qc_flags, period_s) VALUES (?, ?, ?, ?, ?, ?)`);
+  const archiveCols = db.prepare<[], { name: string }>(`SELECT name FROM pragma_table_info('archive')`).all().map((c) => c.name);
+  if (!archiveCols.includes('samples')) db.exec(`ALTER TABLE archive ADD COLUMN samples INTEGER; ALTER TABLE archive ADD COLUMN coverage REAL;`);
+  const insArchive = db.prepare(`INSERT INTO archive (param, time, value, status, qc_flags, period_s, samples, coverage) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`);
   const insOutbox = db.prepare(`INSERT INTO outbox (reading_id) VALUES (?)`);
   const selOpen = db.prepare<[], { seq: number }>(`SELECT seq FROM batches ORDER BY seq`);
   const selNextSeq = db.prepare<[], { value: string }>(`SELECT value FROM meta WHERE key = 'next_seq'`);
   const updNextSeq = db.prepare(`UPDATE meta SET value = ? WHERE key = 'next_seq'`);
-  const selUnbatched = db.prepare<[number], { reading_id: number }>(`SELECT reading_id FROM outbox WHERE batch_seq IS NULL ORDER BY reading_id LIMIT ?`);
+  const selUnbatched = db.prepare<[number], { reading_id: number; time: number }>(
+    `SELECT o.reading_id, a.time FROM outbox o JOIN archive a ON a.id = o.reading_id WHERE o.batch_seq IS NULL ORDER BY o.reading_id LIMIT ?`,
+  );
   const insBatch = db.prepare(`INSERT INTO batches (seq, sent_at) VALUES (?, ?)`);
-  const assign = db.prepare(`UPDATE outbox SET batch_seq = ? WHERE reading_id = ?`);
+  const assign = db.prepare(`UPDATE outbox SET batch_seq = ?, flags = ? WHERE reading_id = ?`);
+  const selOldestRow = db.prepare<[], { reading_id: number; batch_seq: number | null; time: number }>(
+    `SELECT o.reading_id, o.batch_seq, a.time FROM outbox o JOIN archive a ON a.id = o.reading_id ORDER BY o.reading_id LIMIT 1`,
+  );
+  const delOldestUnbatched = db.prepare(`DELETE FROM outbox WHERE reading_id IN (SELECT reading_id FROM outbox WHERE batch_seq IS NULL ORDER BY reading_id LIMIT ?)`);
+  const delUnbatchedBefore = db.prepare(
+    `DELETE FROM outbox WHERE reading_id IN (SELECT o.reading_id FROM outbox o JOIN archive a ON a.id = o.reading_id WHERE o.batch_seq IS NULL AND a.time < ? ORDER BY o.reading_id LIMIT ?)`,
+  );
+  const selDropped = db.prepare<[], { value: string }>(`SELECT value FROM meta WHERE key = 'dropped'`);
+  const updDropped = db.prepare(`UPDATE meta SET value = ? WHERE key = 'dropped'`);
   const selBatch = db.prepare<[number], { seq: number; sent_at: number }>(`SELECT seq, sent_at FROM batches WHERE seq = ?`);
   const selBatchReadings = db.prepare<[number], ArchiveRow>(
-    `SELECT a.param, a.time, a.value, a.status, a.qc_flags, a.period_s FROM outbox o JOIN archive a ON a.id = o.reading_id WHERE o.batch_seq = ? ORDER BY o.reading_id`,
+    `SELECT a.param, a.time, a.value, a.status, a.qc_flags | o.flags AS qc_flags, a.period_s, a.samples, a.coverage FROM outbox o JOIN archive a ON a.id = o.reading_id WHERE o.batch_seq = ? ORDER BY o.reading_id`,
   );
   const delOutbox = db.prepare(`DELETE FROM outbox WHERE batch_seq = ?`);
   const delBatch = db.prepare(`DELETE FROM batches WHERE seq = ?`);
@@ -99,24 +127,48 @@ export function openOutbox(path: string, station: string): Outbox {
 
   const insert = db.transaction((readings: readonly Reading[]) => {
     for (const r of readings) {
-      const id = insArchive.run(r.param, r.time, r.value, r.status, r.qc_flags, r.period_s).lastInsertRowid;
+      const id = insArchive.run(r.param, r.time, r.value, r.status, r.qc_flags, r.period_s, r.samples ?? null, r.coverage ?? null).lastInsertRowid;
       insOutbox.run(id);
     }
+    depth += readings.length;
   });
+  let depth = selDepth.get()!.n;
 
-  const createBatch = db.transaction((max: number, sentAt: number): number | undefined => {
+  const createBatch = db.transaction((max: number, sentAt: number, historicalBefore: number): number | undefined => {
     const ids = selUnbatched.all(max);
     if (ids.length === 0) return undefined;
     const seq = Number(selNextSeq.get()!.value);
     updNextSeq.run(String(seq + 1));
     insBatch.run(seq, sentAt);
-    for (const { reading_id } of ids) assign.run(seq, reading_id);
+    for (const { reading_id, time } of ids) assign.run(seq, time < historicalBefore ? QcFlag.REPLAYED : 0, reading_id);
     return seq;
   });
 
   const ack = db.transaction((seq: number) => {
-    delOutbox.run(seq);
+    depth -= delOutbox.run(seq).changes;
     delBatch.run(seq);
+  });
+
+  const enforceBounds = db.transaction((maxReadings: number, before: number): number => {
+    let n = 0;
+    // Open batches are the oldest readings: drop them whole (their seq is then never sent; the ingest sees the gap).
+    for (;;) {
+      const oldest = selOldestRow.get();
+      if (!oldest || oldest.batch_seq === null || (depth - n <= maxReadings && oldest.time >= before)) break;
+      n += delOutbox.run(oldest.batch_seq).changes;
+      delBatch.run(oldest.batch_seq);
+    }
+    if (depth - n > maxReadings) n += delOldestUnbatched.run(depth - n - maxReadings).changes;
+    for (;;) {
+      const k = delUnbatchedBefore.run(before, 10_000).changes;
+      n += k;
+      if (k < 10_000) break;
+    }
+    if (n > 0) {
+      depth -= n;
+      updDropped.run(String(Number(selDropped.get()!.value) + n));
+    }
+    return n;
   });
 
   return {
@@ -126,14 +178,16 @@ export function openOutbox(path: string, station: string): Outbox {
       if (readings.length > 0) insert(readings);
     },
     openBatches: () => selOpen.all().map((r) => r.seq),
-    createBatch: (max, sentAt) => createBatch(max, sentAt),
+    createBatch: (max, sentAt, historicalBefore = -Infinity) => createBatch(max, sentAt, historicalBefore),
+    enforceBounds: (maxReadings, before) => enforceBounds(maxReadings, before),
+    dropped: () => Number(selDropped.get()!.value),
     batch(seq) {
       const b = selBatch.get(seq);
       if (!b) return undefined;
       return { seq: b.seq, sentAt: b.sent_at, readings: selBatchReadings.all(seq).map(rowToReading) };
     },
     ack: (seq) => ack(seq),
-    depth: () => selDepth.get()!.n,
+    depth: () => depth,
     oldest: () => selOldest.get()!.t ?? 0,
     prune: (before) => delOld.run(before).changes,
     close: () => db.close(),
@@ -152,10 +206,17 @@ interface ArchiveRow {
   status: number;
   qc_flags: number;
   period_s: number;
+  samples?: number | null;
+  coverage?: number | null;
 }
 
 function rowToReading(r: ArchiveRow): Reading {
-  return { param: r.param, time: r.time, value: r.value, status: r.status as DeviceStatus, qc_flags: r.qc_flags, period_s: r.period_s };
+  const reading: Reading = { param: r.param, time: r.time, value: r.value, status: r.status as DeviceStatus, qc_flags: r.qc_flags, period_s: r.period_s };
+  if (r.period_s > 0) {
+    reading.samples = r.samples ?? 0;
+    reading.coverage = r.coverage ?? 0;
+  }
+  return reading;
 }
 
 export { rowToReading, type ArchiveRow };

@@ -1,5 +1,5 @@
 import mqtt, { type MqttClient } from 'mqtt';
-import { encodeBatch, encodeStatus, topicFor, type DeviceState, type StationStatus } from '@envmon/protocol';
+import { decodeCommand, encodeBatch, encodeCommandResult, encodeStatus, topicFor, type Command, type CommandResult, type DeviceState, type StationStatus } from '@envmon/protocol';
 import type { Logger } from 'pino';
 import type { GatewayConfig } from '../config.ts';
 import { toWireBatch, type Outbox } from '../outbox/outbox.ts';
@@ -10,6 +10,10 @@ export interface PublisherOptions {
   log: Logger;
   software: string;
   devices: () => DeviceState[];
+  /** Answers a command received on envmon/v1/<station>/cmd; the result goes to cmd/result. */
+  onCommand?: (cmd: Command) => Promise<CommandResult>;
+  /** When the process started (uptime in the status), Unix ms. */
+  startedAt?: number;
 }
 
 export interface Publisher {
@@ -17,6 +21,8 @@ export interface Publisher {
   /** Publishes online=false (retained), then disconnects. Unacknowledged batches stay in the outbox. */
   stop(): Promise<void>;
   connected(): boolean;
+  /** Publishes the retained status now (if connected). */
+  publishStatus(): void;
 }
 
 /**
@@ -34,6 +40,19 @@ export function createPublisher(opts: PublisherOptions): Publisher {
   const log = opts.log.child({ broker: redactUrl(broker.url) });
   const dataTopic = topicFor(station, 'data');
   const statusTopic = topicFor(station, 'status');
+  const cmdTopic = topicFor(station, 'cmd');
+  const resultTopic = topicFor(station, 'cmd/result');
+  const startedAt = opts.startedAt ?? Date.now();
+  // Token bucket on readings per second: a long outage's backlog is replayed at a bounded rate, so the uplink
+  // and the ingest are not flooded and live data keeps flowing between the replayed batches.
+  let tokens = publish.maxReadingsPerS;
+  let tokensAt = Date.now();
+  const takeTokens = (): number => {
+    const t = Date.now();
+    tokens = Math.min(publish.maxReadingsPerS, tokens + ((t - tokensAt) / 1000) * publish.maxReadingsPerS);
+    tokensAt = t;
+    return Math.floor(tokens);
+  };
 
   let client: MqttClient | undefined; // the current connection, undefined while waiting to reconnect
   let sentOnThisConnection = new Set<number>();
@@ -52,6 +71,8 @@ export function createPublisher(opts: PublisherOptions): Publisher {
       outbox_depth: outbox.depth(),
       outbox_oldest: outbox.oldest(),
       devices: online ? opts.devices() : [],
+      uptime_s: Math.floor((Date.now() - startedAt) / 1000),
+      outbox_dropped: outbox.dropped(),
     };
     return Buffer.from(encodeStatus(s));
   };
@@ -77,7 +98,26 @@ export function createPublisher(opts: PublisherOptions): Publisher {
       else log.info('mqtt connected');
       failures = 0;
       c.publish(statusTopic, status(true), { qos: 1, retain: true });
+      if (opts.onCommand) c.subscribe(cmdTopic, { qos: 1 });
       pump();
+    });
+    c.on('message', (topic, payload) => {
+      if (topic !== cmdTopic || !opts.onCommand) return;
+      let cmd: Command;
+      try {
+        cmd = decodeCommand(payload);
+      } catch (err) {
+        log.warn({ err: (err as Error).message }, 'undecodable command ignored');
+        return;
+      }
+      log.info({ id: cmd.id, name: cmd.name, args: cmd.args }, 'command received');
+      void opts.onCommand(cmd)
+        .catch((err: unknown): CommandResult => ({ id: cmd.id, ok: false, message: `failed: ${(err as Error).message}`, time: Date.now() }))
+        .then((result) => {
+          log.info({ id: result.id, ok: result.ok, message: result.message }, 'command answered');
+          // Answered on the connection current now (the command's may have dropped meanwhile).
+          client?.publish(resultTopic, Buffer.from(encodeCommandResult(result)), { qos: 1 });
+        });
     });
     c.on('error', (err) => {
       // 'close' follows; log once per outage, not once per attempt.
@@ -115,8 +155,12 @@ export function createPublisher(opts: PublisherOptions): Publisher {
     for (const seq of open) if (!sentOnThisConnection.has(seq)) send(c, seq);
     let inFlight = open.length;
     while (inFlight < publish.maxInFlight) {
-      const seq = outbox.createBatch(publish.maxBatch, Date.now());
+      const allowed = Math.min(publish.maxBatch, takeTokens());
+      if (allowed < 1) break;
+      const t = Date.now();
+      const seq = outbox.createBatch(allowed, t, t - publish.replayAfterMs);
       if (seq === undefined) break;
+      tokens -= outbox.batch(seq)?.readings.length ?? 0;
       send(c, seq);
       inFlight++;
     }
@@ -151,6 +195,9 @@ export function createPublisher(opts: PublisherOptions): Publisher {
       if (!ended) c.stream?.destroy();
     },
     connected: () => client?.connected === true,
+    publishStatus() {
+      if (client?.connected) client.publish(statusTopic, status(true), { qos: 1, retain: true });
+    },
   };
 }
 

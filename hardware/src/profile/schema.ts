@@ -73,6 +73,10 @@ export const ProfileFileSchema = z
     }),
     word_order: z.enum(WORD_ORDERS).default('ABCD'),
     max_registers_per_read: z.number().int().min(1).max(125, 'Modbus allows at most 125 registers per read').default(125),
+    // How many unmapped registers one read may span. 0 (the default): never read across a gap, because many
+    // devices answer exception 02 for a read that touches an unmapped register. A device whose manual says it
+    // answers unmapped registers (with 0 or filler) can set it, and the gateway config can lower it per device.
+    max_read_gap: z.number().int().min(0).max(123, 'a gap of at most 123 registers still fits a 125-register read').default(0),
     registers: z.array(RegisterSchema).min(1, 'list at least one register'),
     status: z.array(StatusSchema).default([]),
   })
@@ -193,6 +197,8 @@ export interface DeviceProfile {
   addressBase: 0 | 1;
   wordOrder: (typeof WORD_ORDERS)[number];
   maxRegistersPerRead: number;
+  /** Unmapped registers a single read may span (0 = never bridge a gap). */
+  maxReadGap: number;
   registers: ProfileRegister[];
   status: StatusRegister[];
   /** The file it was loaded from, for error messages. */
@@ -209,6 +215,7 @@ export function toDeviceProfile(p: ProfileFile, file: string): DeviceProfile {
     addressBase: p.address_base,
     wordOrder: p.word_order,
     maxRegistersPerRead: p.max_registers_per_read,
+    maxReadGap: p.max_read_gap,
     registers: p.registers.map((r) => ({
       param: r.param,
       function: r.function,

@@ -36,7 +36,20 @@ export function registerImage(
     if (state.calibrating && s.calibrationBit !== undefined) word |= 1 << s.calibrationBit;
     image.set(s.wireAddress, word);
   }
+  if (profile.maxReadGap > 0) fillGaps(image, profile.maxReadGap);
   return image;
+}
+
+/**
+ * A device whose profile allows reads across gaps answers the unmapped registers of a gap of at most
+ * `maxGap` registers with 0 (larger gaps, and addresses outside the map, still get exception 02).
+ */
+function fillGaps(image: Map<number, number>, maxGap: number): void {
+  const addrs = [...image.keys()].sort((a, b) => a - b);
+  for (let i = 1; i < addrs.length; i++) {
+    const gap = addrs[i]! - addrs[i - 1]! - 1;
+    if (gap > 0 && gap <= maxGap) for (let a = addrs[i - 1]! + 1; a < addrs[i]!; a++) image.set(a, 0);
+  }
 }
 
 /** The raw register value for a register: engineering value → (value - offset) / scale, fitted to the type. */

@@ -1,0 +1,67 @@
+import type { Reading } from '@envmon/protocol';
+import type { Logger } from 'pino';
+import type { GatewayConfig, ModbusDeviceConfig } from './config.ts';
+import { createFirmataPoller } from './firmata/firmata-board.ts';
+import { busKey, createModbusBus, type BusStats, type ModbusBus } from './modbus/bus.ts';
+import { createDevicePoller, type DevicePoller } from './modbus/device-poller.ts';
+import { createSerialSensorPoller } from './serial/serial-sensor.ts';
+
+/**
+ * The acquisition side of a gateway for one config: one bus (one transaction queue) per physical Modbus link,
+ * shared by every device on it, and one poller per device. Replaced as a whole when the config is reloaded.
+ */
+export interface Acquisition {
+  pollers: DevicePoller[];
+  buses: ModbusBus[];
+  start(): void;
+  stop(): Promise<void>;
+  busStats(): (BusStats & { bus: string })[];
+}
+
+export interface AcquisitionOptions {
+  config: GatewayConfig;
+  log: Logger;
+  now?: () => number;
+  onReadings: (readings: Reading[]) => void;
+  /** Firmata io per device id (tests pass johnny-five's mock-firmata board); default: firmata-io on the port. */
+  firmataIo?: (deviceId: string) => unknown;
+}
+
+export function createAcquisition(o: AcquisitionOptions): Acquisition {
+  const buses = new Map<string, ModbusBus>();
+  const busFor = (d: ModbusDeviceConfig): ModbusBus => {
+    const key = busKey(d.transport);
+    let bus = buses.get(key);
+    if (!bus) {
+      bus = createModbusBus({ transport: d.transport, log: o.log, ...(d.frameGapMs !== undefined ? { frameGapMs: d.frameGapMs } : {}) });
+      buses.set(key, bus);
+    }
+    return bus;
+  };
+  const common = { log: o.log, onReadings: o.onReadings, ...(o.now ? { now: o.now } : {}) };
+  const pollers = o.config.devices.map((device): DevicePoller => {
+    switch (device.driver) {
+      case 'modbus':
+        return createDevicePoller({ ...common, device, bus: busFor(device) });
+      case 'ascii':
+      case 'pms':
+        return createSerialSensorPoller({ ...common, device });
+      case 'firmata': {
+        const io = o.firmataIo?.(device.id);
+        return createFirmataPoller({ ...common, device, ...(io !== undefined ? { io } : {}) });
+      }
+    }
+  });
+  return {
+    pollers,
+    buses: [...buses.values()],
+    start() {
+      for (const p of pollers) p.start();
+    },
+    async stop() {
+      await Promise.all(pollers.map((p) => p.stop()));
+      await Promise.all([...buses.values()].map((b) => b.close()));
+    },
+    busStats: () => [...buses.values()].map((b) => ({ bus: b.label, ...b.stats() })),
+  };
+}
