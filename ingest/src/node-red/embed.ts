@@ -9,6 +9,8 @@
  * Node-RED keeps process-wide state and cannot be restarted in a process once stopped: one ingest per process may
  * embed it.
  */
+/// <reference path="./vendor.d.ts" />
+// (The reference carries the vendor types into every program that reaches this file, e.g. the dashboards' tests.)
 import { mkdirSync } from 'node:fs';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { join } from 'node:path';
