@@ -25,3 +25,4 @@ export {
   type RtuSlaveOptions,
 } from './simulator/modbus-rtu.ts';
 export { openPtyPair, startTcpSerialBridge, type PtyPair, type TcpSerialBridge } from './simulator/pty.ts';
+export { startLineSensor, startPmsSimulator, type LineSensor, type PmsSimulator, type PmsValues } from './simulator/serial-sensors.ts';
