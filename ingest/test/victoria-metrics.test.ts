@@ -46,18 +46,21 @@ function makeBatch(): StoredReading[] {
 
 const key = (station: string, param: string): string => `${station}/${param}`;
 
-/** Exports `metric` for our stations, polling until `total` samples are visible (VM shows data 1–2 s late). */
-async function exportWhen(vm: RunningVictoriaMetrics, metric: string, total: number): Promise<Map<string, ExportedSeries>> {
+/** Exports the series matching `match`, polling until `total` samples are visible (VM shows data 1–2 s late). */
+async function exportUntil(vm: RunningVictoriaMetrics, match: string, total: number): Promise<ExportedSeries[]> {
   const deadline = Date.now() + 10_000;
   for (;;) {
     await vm.flush();
-    const series = await exportSeries(vm.url, `${metric}{station=~"VM_.*"}`);
-    const count = series.reduce((n, s) => n + s.timestamps.length, 0);
-    if (count >= total || Date.now() > deadline) {
-      return new Map(series.map((s) => [key(s.metric.station ?? '', s.metric.param ?? ''), s]));
-    }
+    const series = await exportSeries(vm.url, match);
+    if (series.reduce((n, s) => n + s.timestamps.length, 0) >= total || Date.now() > deadline) return series;
     await new Promise((r) => setTimeout(r, 200));
   }
+}
+
+/** `metric` of our stations by station/param, once `total` samples are visible. */
+async function exportWhen(vm: RunningVictoriaMetrics, metric: string, total: number): Promise<Map<string, ExportedSeries>> {
+  const series = await exportUntil(vm, `${metric}{station=~"VM_.*"}`, total);
+  return new Map(series.map((s) => [key(s.metric.station ?? '', s.metric.param ?? ''), s]));
 }
 
 /** Sample timestamps → how many times each occurs, per series. */
@@ -178,6 +181,27 @@ describe.skipIf(victoriaMetricsSkipReason() !== undefined)('InfluxDB store writi
       const counts = await promql(vm.url, 'sum(count_over_time(reading_value{station=~"VM_.*"}[3d]))');
       expect(Number(counts[0]?.value[1])).toBe(withValue.length);
       await store.close();
+    });
+
+    it('works behind a path prefix, as vminsert of a cluster needs (INFLUX_URL=http://vminsert:8480/insert/0/influx)', async () => {
+      // Single-node VictoriaMetrics answers the same line protocol under /influx/…, the path vminsert serves
+      // under /insert/<tenant>/influx/…: the store keeps the URL's path and appends /write, /api/v2/write, /query.
+      const readings: StoredReading[] = [0, 1, 2].map((i) => ({
+        station: 'PREFIX01', param: 'NO2', time: Date.now() - 3_600_000 + i * 1000, value: i + 0.5, status: 0, qc_flags: 0, period_s: 0,
+      }));
+      for (const options of [{ database: 'envmon' }, { bucket: 'envmon' }]) {
+        const store = openInfluxStore({ url: `${vm.url}/influx/`, ...options });
+        await store.ensureDatabase();
+        await store.write(readings);
+        await store.close();
+      }
+      const series = await exportUntil(vm, 'reading_value{station="PREFIX01"}', 2 * readings.length);
+      // 1.x path → db="envmon" label; 2.x path → no db label: two series, three samples each, values intact.
+      expect(series.map((x) => x.metric.db ?? '(none)').sort()).toEqual(['(none)', 'envmon']);
+      for (const x of series) {
+        expect(x.timestamps).toEqual(readings.map((r) => r.time));
+        expect(x.values).toEqual([0.5, 1.5, 2.5]);
+      }
     });
   });
 });
