@@ -96,4 +96,40 @@ describe('outbox', () => {
     o.close();
     expect(() => openArchive('/nonexistent/dir')).toThrow(/no gateway archive/);
   });
+
+  it('flags readings that waited out an outage as REPLAYED, in the batch only', () => {
+    const o = openOutbox(tmp(), 'ST1');
+    o.insert(poll(1000));
+    o.insert(poll(50_000));
+    const seq = o.createBatch(10, 61_000, 60_000 - 30_000)!; // readings older than 30 s at batching time
+    const b = o.batch(seq)!;
+    expect(b.readings.map((r) => [r.time, r.qc_flags])).toEqual([[1000, 16], [1000, 16], [1000, 16], [50_000, 0], [50_000, 0], [50_000, 0]]);
+    // A resend carries the same flags (they are stored with the batch).
+    expect(o.batch(seq)).toEqual(b);
+    o.close();
+  });
+
+  it('drops the oldest unsent readings beyond the size and age bounds, counts them across restarts, keeps the archive', () => {
+    const path = tmp();
+    let o = openOutbox(path, 'ST1');
+    for (let t = 1; t <= 10; t++) o.insert(poll(t * 1000)); // 30 readings
+    const open = o.createBatch(4, 11_000)!; // the 4 oldest are in flight
+    expect(o.enforceBounds(25, 0)).toBe(5); // the open batch goes whole (4), then the oldest unbatched (1)
+    expect(o.depth()).toBe(25);
+    expect(o.batch(open)).toBeUndefined();
+    expect(o.openBatches()).toEqual([]);
+    expect(o.enforceBounds(1000, 8000)).toBe(16); // older than 8 s: what is left of 2000, and 3000..7000
+    expect(o.depth()).toBe(9);
+    expect(o.oldest()).toBe(8000);
+    o.close();
+    o = openOutbox(path, 'ST1');
+    expect(o.dropped()).toBe(21);
+    expect(o.depth()).toBe(9);
+    const a = openArchive(path);
+    expect(a.readings()).toHaveLength(30);
+    expect(a.dropped()).toBe(21);
+    expect(a.query({ param: 'P1', from: 2000, to: 5000 }).map((r) => r.time)).toEqual([2000, 3000, 4000]);
+    a.close();
+    o.close();
+  });
 });
