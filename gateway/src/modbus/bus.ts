@@ -104,12 +104,13 @@ export function createModbusBus(opts: BusOptions): ModbusBus {
   let connectFailures = 0;
   let timeoutsInARow = 0;
   let wasOpen = false;
+  let lastConnectError = '';
   const st = { transactions: 0, timeouts: 0, exceptions: 0, linkErrors: 0, reconnects: 0 };
 
   async function open(): Promise<Client> {
     if (client?.isOpen) return client;
     dropClient();
-    if (Date.now() < nextConnectAt) throw new ModbusTransportError(`${label} is not open (retrying in ${nextConnectAt - Date.now()} ms)`, 'link');
+    if (Date.now() < nextConnectAt) throw new ModbusTransportError(`${label} is not open (${lastConnectError}; retrying in ${nextConnectAt - Date.now()} ms)`, 'link');
     const c = new Modbus.default();
     c.on('error', () => {}); // reported through the failing transaction instead
     try {
@@ -124,6 +125,7 @@ export function createModbusBus(opts: BusOptions): ModbusBus {
       connectFailures++;
       nextConnectAt = Date.now() + Math.min(10_000, 500 * 2 ** Math.min(connectFailures - 1, 5));
       st.linkErrors++;
+      lastConnectError = `cannot open: ${(err as Error).message}`;
       throw new ModbusTransportError(`cannot open ${label}: ${(err as Error).message}`, 'link');
     }
     if (wasOpen) st.reconnects++;
