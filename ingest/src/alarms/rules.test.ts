@@ -68,9 +68,9 @@ rules:
 
 describe('rules file errors name the file, the line and the fix', () => {
   it.each([
-    ['kind: threshhold', /r.yaml:4: rules.0.kind/],
-    ['kind: threshold\n    param: PM25', /r.yaml:5: rules.0.param: not a parameter code/],
-    ['kind: threshold\n    param: PM10\n    raise: { for: soon }', /r.yaml:6: rules.0.raise.for: "soon" is not a duration/],
+    ['kind: threshhold', /r\.yaml:4 rules\[0\]\.kind: /],
+    ['kind: threshold\n    param: PM25', /r\.yaml:5 rules\[0\]\.param: not a parameter code/],
+    ['kind: threshold\n    param: PM10\n    raise: { for: soon }', /r\.yaml:6 rules\[0\]\.raise\.for: "soon" is not a duration/],
     ['kind: threshold\n    param: PM10', /rules.0 \(x\): a threshold rule needs above:, below: or limit:/],
     ['kind: threshold\n    param: PM10\n    value: mean\n    above: 1', /value: mean needs window/],
     ['kind: silent\n    after: 5m\n    stations: [NOPE]', /station "NOPE" is not configured/],
