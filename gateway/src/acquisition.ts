@@ -1,10 +1,8 @@
 import type { Reading } from '@envmon/protocol';
 import type { Logger } from 'pino';
 import type { GatewayConfig, ModbusDeviceConfig } from './config.ts';
-import { createFirmataPoller } from './firmata/firmata-board.ts';
 import { busKey, createModbusBus, type BusStats, type ModbusBus } from './modbus/bus.ts';
 import { createDevicePoller, type DevicePoller } from './modbus/device-poller.ts';
-import { createSerialSensorPoller } from './serial/serial-sensor.ts';
 
 /**
  * The acquisition side of a gateway for one config: one bus (one transaction queue) per physical Modbus link,
@@ -27,7 +25,14 @@ export interface AcquisitionOptions {
   firmataIo?: (deviceId: string) => unknown;
 }
 
-export function createAcquisition(o: AcquisitionOptions): Acquisition {
+/**
+ * Builds the acquisition. The serial-sensor and Firmata drivers (serialport parsers, johnny-five) are loaded only
+ * when the config has such a device: a Modbus-only gateway does not carry them in memory.
+ */
+export async function createAcquisition(o: AcquisitionOptions): Promise<Acquisition> {
+  const drivers = new Set(o.config.devices.map((d) => d.driver));
+  const serial = drivers.has('ascii') || drivers.has('pms') ? await import('./serial/serial-sensor.ts') : undefined;
+  const firmata = drivers.has('firmata') ? await import('./firmata/firmata-board.ts') : undefined;
   const buses = new Map<string, ModbusBus>();
   const busFor = (d: ModbusDeviceConfig): ModbusBus => {
     const key = busKey(d.transport);
@@ -45,10 +50,10 @@ export function createAcquisition(o: AcquisitionOptions): Acquisition {
         return createDevicePoller({ ...common, device, bus: busFor(device) });
       case 'ascii':
       case 'pms':
-        return createSerialSensorPoller({ ...common, device });
+        return serial!.createSerialSensorPoller({ ...common, device });
       case 'firmata': {
         const io = o.firmataIo?.(device.id);
-        return createFirmataPoller({ ...common, device, ...(io !== undefined ? { io } : {}) });
+        return firmata!.createFirmataPoller({ ...common, device, ...(io !== undefined ? { io } : {}) });
       }
     }
   });

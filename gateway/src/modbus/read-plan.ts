@@ -76,7 +76,7 @@ export function readingsFromBlocks(profile: DeviceProfile, blocks: readonly Read
     if (!words) return { ...base, value: null, status: DeviceStatus.DEVICE_ERROR };
     const raw = decodeRegisters(words, r.type, r.wordOrder);
     if (!Number.isFinite(raw) || isSentinel(raw, r.type, r.sentinels)) return { ...base, value: null, status: DeviceStatus.DEVICE_ERROR };
-    const value = tidy(raw * r.scale + r.offset, r.type === 'float32' ? undefined : decimalsOf(r.scale) + decimalsOf(r.offset));
+    const value = tidy(raw * r.scale + r.offset, r.type === 'float32' ? undefined : decimalsFor(r.scale, r.offset));
     return { ...base, value, status: statusOf.get(r.param) ?? DeviceStatus.MEASURING };
   });
 }
@@ -88,6 +88,17 @@ export function readingsFromBlocks(profile: DeviceProfile, blocks: readonly Read
 function tidy(v: number, decimals: number | undefined): number {
   if (decimals === undefined) return Number(v.toPrecision(7));
   return Number(v.toFixed(Math.min(decimals, 12)));
+}
+
+const decimalsCache = new Map<string, number>();
+function decimalsFor(scale: number, offset: number): number {
+  const key = `${scale}|${offset}`;
+  let d = decimalsCache.get(key);
+  if (d === undefined) {
+    d = decimalsOf(scale) + decimalsOf(offset);
+    decimalsCache.set(key, d);
+  }
+  return d;
 }
 
 function decimalsOf(x: number): number {

@@ -44,6 +44,8 @@ export interface Outbox {
   dropped(): number;
   /** A recorded batch with its readings in insertion order; undefined once acknowledged. */
   batch(seq: number): OutboxBatch | undefined;
+  /** How many readings a recorded batch holds (0 once acknowledged). */
+  batchSize(seq: number): number;
   /** Deletes an acknowledged batch's readings from the outbox (the archive keeps them). Idempotent. */
   ack(seq: number): void;
   /** Readings waiting to be acknowledged (batched or not). */
@@ -120,6 +122,7 @@ export function openOutbox(path: string, station: string): Outbox {
     `SELECT a.param, a.time, a.value, a.status, a.qc_flags | o.flags AS qc_flags, a.period_s, a.samples, a.coverage FROM outbox o JOIN archive a ON a.id = o.reading_id WHERE o.batch_seq = ? ORDER BY o.reading_id`,
   );
   const delOutbox = db.prepare(`DELETE FROM outbox WHERE batch_seq = ?`);
+  const selBatchSize = db.prepare<[number], { n: number }>(`SELECT count(*) AS n FROM outbox WHERE batch_seq = ?`);
   const delBatch = db.prepare(`DELETE FROM batches WHERE seq = ?`);
   const selDepth = db.prepare<[], { n: number }>(`SELECT count(*) AS n FROM outbox`);
   const selOldest = db.prepare<[], { t: number | null }>(`SELECT min(a.time) AS t FROM outbox o JOIN archive a ON a.id = o.reading_id`);
@@ -186,6 +189,7 @@ export function openOutbox(path: string, station: string): Outbox {
       if (!b) return undefined;
       return { seq: b.seq, sentAt: b.sent_at, readings: selBatchReadings.all(seq).map(rowToReading) };
     },
+    batchSize: (seq) => selBatchSize.get(seq)!.n,
     ack: (seq) => ack(seq),
     depth: () => depth,
     oldest: () => selOldest.get()!.t ?? 0,

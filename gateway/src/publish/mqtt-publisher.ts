@@ -160,7 +160,7 @@ export function createPublisher(opts: PublisherOptions): Publisher {
       const t = Date.now();
       const seq = outbox.createBatch(allowed, t, t - publish.replayAfterMs);
       if (seq === undefined) break;
-      tokens -= outbox.batch(seq)?.readings.length ?? 0;
+      tokens -= outbox.batchSize(seq);
       send(c, seq);
       inFlight++;
     }
