@@ -138,3 +138,48 @@ describe('a station publishing into another station\'s subtree', () => {
     expect(refusal).toMatchObject({ station: 'S1', topic: 'envmon/v1/S2/data' });
   });
 });
+
+describe('WAL full', () => {
+  it('holds acknowledgements (the client keeps its data) instead of dropping, and resumes when the store catches up', async () => {
+    const { openSqliteStore } = await import('../src/store/sqlite-store.ts');
+    const { mkdtempSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const real = openSqliteStore(join(mkdtempSync(join(tmpdir(), 'envmon-bp-')), 'store.sqlite'));
+    // A store that is down until the test says otherwise.
+    let down = true;
+    const store = {
+      ...real,
+      kind: 'gated',
+      write: async (r: Parameters<typeof real.write>[0]) => {
+        if (down) throw Object.assign(new Error('store down'), { status: 503 });
+        return real.write(r);
+      },
+      latest: real.latest.bind(real),
+      series: real.series.bind(real),
+      count: real.count.bind(real),
+      close: real.close.bind(real),
+    };
+    const ingest = await startTestIngest({ store }, 'wal: { max_readings: 100 }');
+    cleanups.push(() => ingest.cleanup());
+    const client = await connectStation(ingest.mqttUrl, 'S1');
+    cleanups.push(() => client.endAsync(true));
+
+    let acked = 0;
+    const sends = Array.from({ length: 10 }, (_, i) =>
+      client.publishAsync('envmon/v1/S1/data', batch(i, good(i, 30)), { qos: 1 }).then(() => acked++),
+    );
+    await eventually(() => (ingest.pipeline.counters.backpressureWaits > 0 ? true : undefined), 5000, 'backpressure');
+    await new Promise((r) => setTimeout(r, 500));
+    // The WAL took what fits (at least its limit), the rest is unacknowledged and still with the client.
+    expect(ingest.wal.depthReadings).toBeGreaterThanOrEqual(100);
+    expect(acked).toBeLessThan(10);
+    const ready = await fetch(`${ingest.httpUrl}readyz`);
+    expect(ready.status).toBe(503);
+
+    down = false;
+    await Promise.all(sends);
+    await eventually(() => (ingest.wal.depthReadings === 0 ? true : undefined), 10_000, 'WAL drained');
+    expect(await real.count('S1')).toBe(300);
+  });
+});

@@ -70,7 +70,8 @@ export class Pipeline {
     const rejected = result.rejected.map((r) => ({ reason: r.reason, detail: r.detail, param: r.reading.param, time: r.reading.time }));
     if (result.accepted.length === 0) return { accepted: [], rejected };
     this.qc.apply(result.accepted, now);
-    await this.waitForRoom();
+    // Check and append without an await in between: messages parsed in the same turn must see each other's readings.
+    if (this.o.wal.depthReadings >= this.o.maxWalReadings) await this.waitForRoom();
     await this.o.wal.append(topicStation, batch.seq, result.accepted);
     this.counters.accepted += result.accepted.length;
     this.o.hub.publish({ type: 'readings', station: topicStation, readings: result.accepted });
@@ -89,7 +90,6 @@ export class Pipeline {
 
   /** Backpressure: hold the PUBACK while the WAL is full. The client keeps the message and its later ones. */
   private async waitForRoom(): Promise<void> {
-    if (this.o.wal.depthReadings < this.o.maxWalReadings) return;
     this.counters.backpressureWaits++;
     this.o.log.warn({ depth: this.o.wal.depthReadings }, 'WAL full: holding acknowledgements until the writer catches up');
     while (this.o.wal.depthReadings >= this.o.maxWalReadings) await new Promise((r) => setTimeout(r, 50));

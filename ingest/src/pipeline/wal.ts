@@ -53,6 +53,9 @@ export class Wal {
   /** Resolves once the batch is committed to disk. */
   append(station: string, seq: number, readings: StoredReading[]): Promise<void> {
     if (this.closed) return Promise.reject(new Error('WAL is closed'));
+    // Counted at once, not at commit: many messages arrive in one turn, and the admission check (backpressure)
+    // must see the ones already queued for this group commit.
+    this.depth += readings.length;
     return new Promise((resolve, reject) => {
       this.pending.push({ station, seq, readings, resolve, reject });
       if (!this.flushScheduled) {
@@ -73,13 +76,13 @@ export class Wal {
         for (const b of batch) this.insert.run(b.station, b.seq, now, b.readings.length, JSON.stringify(b.readings));
       })();
     } catch (err) {
-      for (const b of batch) b.reject(err as Error);
+      for (const b of batch) {
+        this.depth -= b.readings.length;
+        b.reject(err as Error);
+      }
       return;
     }
-    for (const b of batch) {
-      this.depth += b.readings.length;
-      b.resolve();
-    }
+    for (const b of batch) b.resolve();
     for (const l of this.listeners) l();
   }
 
@@ -112,7 +115,8 @@ export class Wal {
     for (const e of entries) this.depth -= e.readings.length;
   }
 
-  /** Readings waiting to reach the store. Kept in memory: it is checked for every incoming message. */
+  /** Readings waiting to reach the store, including those queued for the next commit. Kept in memory: it is
+   * checked for every incoming message. */
   get depthReadings(): number {
     return this.depth;
   }
