@@ -8,6 +8,12 @@
  * persistence: backend.persistence })`, and stop with `closeClusteredBroker(aedes, backend)`.
  * Not yet wired into `startBroker` (src/broker/broker.ts): that, the WAL per instance and the alarm lease are the
  * next steps.
+ *
+ * Known race (Aedes 1.2, seen about once in 100 failovers in a loop): a client resuming its session restores its
+ * subscriptions before Aedes sends CONNACK, so a QoS 1 message that reaches that instance through Redis in that
+ * window is written to the socket *before* the CONNACK; mqtt.js then fails the connect ("connack timeout") and
+ * reconnects, and gets the message (it is also in the offline queue, so it may arrive twice: QoS 1 is at least
+ * once, commands must be idempotent). Gateways must therefore keep reconnecting, which ours do.
  */
 import { Readable } from 'node:stream';
 import type { Aedes } from 'aedes';
