@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from '@envmon/hardware';
@@ -147,6 +147,14 @@ devices:
     }
     expect(message).toMatch(/bad\.yaml:2 broker: give the password one way only/);
     expect(message).not.toMatch(/hunter2/);
+  });
+
+  it('accepts the reference config in gateway/README.md', () => {
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    const section = readme.slice(readme.indexOf('## Configuration'));
+    const yaml = section.slice(section.indexOf('```yaml\n') + 8, section.indexOf('\n```', section.indexOf('```yaml')));
+    const c = parseGatewayConfig(yaml, join(tmpdir(), 'readme.yaml'), { env: ENV });
+    expect(c.devices.map((d) => d.driver)).toEqual(['modbus', 'modbus', 'modbus', 'modbus', 'ascii', 'pms', 'firmata']);
   });
 
   it('names a missing config file', () => {
