@@ -207,3 +207,32 @@ describe('InfluxDB 2.x/3.x mode: the requests it sends', () => {
     }
   });
 });
+
+describe('InfluxDB 2.x/3.x mode: failures reach the writer with status and Retry-After', () => {
+  it('turns 429 + Retry-After and 400 + JSON message into InfluxError, without retrying inside the client', async () => {
+    const answers = [
+      { status: 429, headers: { 'Retry-After': '3' }, body: '' },
+      { status: 400, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ code: 'invalid', message: 'partial write: field type conflict' }) },
+    ];
+    let requests = 0;
+    const server = createServer((req: IncomingMessage, res) => {
+      req.resume();
+      req.on('end', () => {
+        const a = answers[requests++]!;
+        res.writeHead(a.status, a.headers).end(a.body);
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const store = openInfluxStore({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, bucket: 'env', org: 'agency', token: 't' });
+      const first = await store.write([reading()]).catch((e: unknown) => e);
+      expect(first).toBeInstanceOf(InfluxError);
+      expect(first).toMatchObject({ status: 429, retryAfterMs: 3000 });
+      const second = await store.write([reading()]).catch((e: unknown) => e);
+      expect(second).toMatchObject({ status: 400, serverMessage: 'partial write: field type conflict' });
+      expect(requests).toBe(2); // one request per write: the WAL writer owns retries
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+});

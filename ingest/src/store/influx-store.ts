@@ -1,8 +1,9 @@
 /**
  * The InfluxDB store: line protocol writes, InfluxQL reads over `/query`.
  *
- * One code path serves InfluxDB 1.x (`/write?db=`, as in Debian's influxd 1.6.7, which has no /api/v2/write),
- * 2.x and 3.x (`/api/v2/write?bucket=`, token auth). Reads always use InfluxQL on `/query` because 2.x (through a
+ * InfluxDB 1.x (`/write?db=`, as in Debian's influxd 1.6.7, which has no /api/v2/write) is written with fetch;
+ * 2.x and 3.x (`/api/v2/write?bucket=`, token auth) through @influxdata/influxdb-client's WriteApi with its own
+ * buffering and retries off. Reads always use InfluxQL on `/query` because 2.x (through a
  * DBRP mapping) and 3.x answer it too, so there is one query dialect to get right.
  *
  * Schema: measurement `reading`, tags station / param / period (seconds), fields value (float; absent when null),
@@ -13,6 +14,7 @@
  * that had a value with one whose value is null keeps the old value (status and qc do change). Deleting a single
  * field is not possible in InfluxQL; replays of identical data, the case idempotence is for, are unaffected.
  */
+import { HttpError, InfluxDB, type WriteApi } from '@influxdata/influxdb-client';
 import type { DeviceStatus } from '@envmon/protocol';
 import type { LatestQuery, Series, SeriesPoint, SeriesQuery, Store, StoredReading } from './store.ts';
 import { checkReading, normaliseQuery } from './check.ts';
@@ -151,6 +153,36 @@ export function openInfluxStore(opts: InfluxStoreOptions): InfluxStore {
     return `${base}/write?${p}`;
   };
 
+  // 2.x/3.x writes go through the official client's WriteApi, with its own buffering and retries switched off:
+  // the ingest's WAL is the buffer and its writer owns retries, so a failure must surface here, at once, with the
+  // server's status (and Retry-After) for the writer to classify. One flush per chunk keeps chunks idempotent.
+  const v2Writer: WriteApi | undefined = v2
+    ? new InfluxDB({ url: base, ...(opts.token ? { token: opts.token } : {}), timeout: timeoutMs }).getWriteApi(opts.org ?? '', opts.bucket ?? '', 'ms', {
+        batchSize: maxLines + 1,
+        flushInterval: 0,
+        maxRetries: 0,
+        maxBufferLines: maxLines + 1,
+        gzipThreshold: Number.MAX_SAFE_INTEGER,
+        // Returning the rejection ourselves keeps the client from logging to the console: the writer logs it.
+        writeFailed: (error: Error) => Promise.reject(error),
+      })
+    : undefined;
+
+  async function writeV2(api: WriteApi, lines: string[]): Promise<void> {
+    if (closed) throw new Error('InfluxDB store is closed');
+    api.writeRecords(lines);
+    try {
+      await api.flush();
+    } catch (err) {
+      if (err instanceof HttpError) {
+        // HttpError has already parsed a JSON body's `message`; retryAfter() is the header's seconds.
+        const retryAfterS = err.retryAfter();
+        throw new InfluxError('write', err.statusCode, err.message, retryAfterS > 0 ? { cause: err, retryAfterMs: retryAfterS * 1000 } : { cause: err });
+      }
+      throw new InfluxError('write', 0, err instanceof Error ? err.message : String(err), { cause: err });
+    }
+  }
+
   async function request(operation: string, url: string, init: RequestInit): Promise<Response> {
     if (closed) throw new Error('InfluxDB store is closed');
     let res: Response;
@@ -210,6 +242,10 @@ export function openInfluxStore(opts: InfluxStoreOptions): InfluxStore {
         return toLine(r);
       });
       for (let i = 0; i < lines.length; i += maxLines) {
+        if (v2Writer) {
+          await writeV2(v2Writer, lines.slice(i, i + maxLines));
+          continue;
+        }
         await request('write', writeUrl(), {
           method: 'POST',
           headers: { 'Content-Type': 'text/plain; charset=utf-8' },
