@@ -5,7 +5,7 @@ import { z } from 'zod';
 import type { Tt10Param } from './format.ts';
 
 /**
- * The optional `tt10:` section of a gateway config: TT10/2021 TXT files for the provincial Sở, sent by FTP or FTPS.
+ * The optional `tt10:` section of a gateway config: TT10/2021 TXT files for the provincial Sở, sent by FTP, FTPS or SFTP.
  * Defaults are the de-facto format (shared/research/vn-regulations.md §1.3); gateway/README.md ("TT10 files")
  * explains each field.
  */
@@ -22,9 +22,10 @@ const ParamOverride = z.strictObject({
 const ReceiverSchema = z
   .strictObject({
     name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'a receiver name: 1-64 of A-Z a-z 0-9 _ . - (names its queue folder)'),
-    protocol: z.enum(['ftp', 'ftps'], { error: 'protocol: ftp or ftps (explicit TLS, AUTH TLS); SFTP is not supported yet' }),
+    protocol: z.enum(['ftp', 'ftps', 'sftp'], { error: 'protocol: ftp, ftps (explicit TLS, AUTH TLS) or sftp (SSH)' }),
     host: z.string().min(1),
-    port: z.number().int().min(1).max(65535).default(21),
+    /** Default 21 (ftp, ftps) or 22 (sftp). */
+    port: z.number().int().min(1).max(65535).optional(),
     username: z.string().min(1),
     password_env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'the name of an environment variable').optional(),
     password_file: z.string().min(1).optional(),
@@ -37,9 +38,20 @@ const ReceiverSchema = z
     /** FTPS: check the server certificate (set false only for a self-signed server you trust; or give ca_file). */
     tls_verify: z.boolean().default(true),
     ca_file: z.string().min(1).optional(),
+    /** SFTP: log in with this private key (OpenSSH or PEM format); a password_* then is the key's passphrase. */
+    private_key_file: z.string().min(1).optional(),
+    /** SFTP: the server's host key fingerprint as `ssh-keygen -lf` prints it (SHA256:…); without it the key is not checked. */
+    host_key_sha256: z
+      .string()
+      .regex(/^(SHA256:)?[A-Za-z0-9+/]{43}=?$/, 'host_key_sha256: the SHA256 fingerprint as `ssh-keygen -lf <key>.pub` or `ssh-keyscan <host> | ssh-keygen -lf -` prints it, e.g. SHA256:8Fy…')
+      .optional(),
   })
   .refine((r) => [r.password_env, r.password_file, r.password].filter((x) => x !== undefined).length <= 1, {
     message: 'give the password one way only: password_env, password_file or password',
+  })
+  .refine((r) => r.protocol === 'sftp' || (r.private_key_file === undefined && r.host_key_sha256 === undefined), {
+    message: 'private_key_file and host_key_sha256 are for protocol: sftp',
+    path: ['protocol'],
   });
 
 export const Tt10Schema = z.strictObject({
@@ -63,12 +75,16 @@ export type Tt10File = z.output<typeof Tt10Schema>;
 
 export interface Tt10Receiver {
   name: string;
-  protocol: 'ftp' | 'ftps';
+  protocol: 'ftp' | 'ftps' | 'sftp';
   host: string;
   port: number;
   username: string;
-  /** Never log it. */
+  /** Never log it. With a private key (SFTP) it is the key's passphrase. */
   password: string | undefined;
+  /** SFTP: private key text (never log it); undefined = log in with the password. */
+  privateKey: string | undefined;
+  /** SFTP: pinned host key fingerprint (SHA256:…); undefined = the host key is not verified. */
+  hostKeySha256: string | undefined;
   remoteDir: string;
   renameAfterUpload: boolean;
   timeoutMs: number;
@@ -104,13 +120,24 @@ export function checkTt10(t: Tt10File, env: NodeJS.ProcessEnv, baseDir: string):
     if (r.password_env !== undefined && env[r.password_env] === undefined) {
       issues.push({ path: ['tt10', 'receivers', i, 'password_env'], message: `environment variable ${r.password_env} is not set; export it before starting the gateway` });
     }
-    for (const key of ['password_file', 'ca_file'] as const) {
+    for (const key of ['password_file', 'ca_file', 'private_key_file'] as const) {
       const f = r[key];
       if (f === undefined) continue;
       try {
         readFileSync(resolve(baseDir, f));
       } catch (err) {
         issues.push({ path: ['tt10', 'receivers', i, key], message: `cannot read ${f} (${(err as NodeJS.ErrnoException).code}); check the path (relative to the config file)` });
+      }
+    }
+    if (r.private_key_file !== undefined) {
+      let text = '';
+      try {
+        text = readFileSync(resolve(baseDir, r.private_key_file), 'utf8');
+      } catch {
+        // reported above
+      }
+      if (text !== '' && !/-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/.test(text)) {
+        issues.push({ path: ['tt10', 'receivers', i, 'private_key_file'], message: `${r.private_key_file} is not a private key (OpenSSH or PEM, "-----BEGIN … PRIVATE KEY-----"); give the key, not the .pub` });
       }
     }
   });
@@ -141,7 +168,7 @@ export function toTt10Config(t: Tt10File, station: string, deviceParams: readonl
       name: r.name,
       protocol: r.protocol,
       host: r.host,
-      port: r.port,
+      port: r.port ?? (r.protocol === 'sftp' ? 22 : 21),
       username: r.username,
       password:
         r.password_env !== undefined ? env[r.password_env] : r.password_file !== undefined ? readFileSync(resolve(baseDir, r.password_file), 'utf8').trim() : r.password,
@@ -150,6 +177,8 @@ export function toTt10Config(t: Tt10File, station: string, deviceParams: readonl
       timeoutMs: r.timeout_ms,
       tlsVerify: r.tls_verify,
       ca: r.ca_file !== undefined ? readFileSync(resolve(baseDir, r.ca_file), 'utf8') : undefined,
+      privateKey: r.private_key_file !== undefined ? readFileSync(resolve(baseDir, r.private_key_file), 'utf8') : undefined,
+      hostKeySha256: r.host_key_sha256 !== undefined ? `SHA256:${r.host_key_sha256.replace(/^SHA256:/, '').replace(/=$/, '')}` : undefined,
     })),
   };
 }

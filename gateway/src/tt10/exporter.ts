@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { Tt10Config, Tt10Receiver } from './config.ts';
 import { averageWindow, expandTemplate, fileNameStamp, formatTt10, parseTt10Time, tt10FileName, tt10Time, type WindowReading } from './format.ts';
 import { sendOverFtp, type OutgoingFile } from './ftp-sender.ts';
+import { sendOverSftp } from './sftp-sender.ts';
 
 /**
  * Produces a TT10 file for every `interval_min` window from the gateway's archive (the mean of the window's raw
@@ -143,7 +144,7 @@ export function createTt10Exporter(o: Tt10ExporterOptions): Tt10Exporter {
       localPath: join(queueDir(r.name), name),
       remoteDir: expandTemplate(r.remoteDir, parseTt10Time(fileNameStamp(name) ?? '', c.utcOffsetMin) || now(), c.utcOffsetMin, names),
     }));
-    s.busy = sendOverFtp(r, files, (f) => {
+    s.busy = (r.protocol === 'sftp' ? sendOverSftp : sendOverFtp)(r, files, (f) => {
       unlinkSync(f.localPath);
       s.failures = 0;
       o.onSent?.(r.name, f.name);
