@@ -11,6 +11,7 @@ import { TokenStore } from './api/auth.ts';
 import { createHttpServer, listen } from './api/http-server.ts';
 import { startBroker, type RunningBroker } from './broker/broker.ts';
 import type { IngestConfig, StationConfig } from './config/config.ts';
+import { resolveCluster } from './config/cluster-config.ts';
 import { LiveHub } from './live/hub.ts';
 import { createBridge } from './node-red/bridge.ts';
 import { FLOW_FILE, nodeRedUserDir } from './node-red/config.ts';
@@ -73,6 +74,8 @@ export async function startIngest(o: IngestOptions): Promise<RunningIngest> {
   mkdirSync(o.dataDir, { recursive: true });
   const catalogue = defaultCatalogue();
   const stations = new Map<string, StationConfig>(o.config.stations.map((s) => [s.id, s]));
+  // Cluster mode (config `cluster:` or ENVMON_REDIS_URL): this instance's WAL, the shared store, one broker via Redis.
+  const cluster = resolveCluster(o.config.cluster, o.env ?? process.env);
 
   const store = o.store ?? (await openStoreFromEnv(o.dataDir, o.env ?? process.env));
   const wal = new Wal(join(o.dataDir, 'wal.sqlite'));
@@ -128,6 +131,7 @@ export async function startIngest(o: IngestOptions): Promise<RunningIngest> {
       mqtt: o.config.mqtt,
       ...(o.mqttTlsPort !== undefined ? { tlsPort: o.mqttTlsPort } : {}),
       ...(o.mqttWsPort !== undefined ? { wsPort: o.mqttWsPort } : {}),
+      ...(cluster ? { cluster } : {}),
     });
     const app = createApp({
       store,
@@ -167,7 +171,7 @@ export async function startIngest(o: IngestOptions): Promise<RunningIngest> {
   }
   const httpPort = (http.address() as AddressInfo).port;
   const httpHost = o.httpHost ?? '127.0.0.1';
-  log.info({ httpPort, mqttPort: broker.port, store: store.kind }, 'ingest ready');
+  log.info({ httpPort, mqttPort: broker.port, store: store.kind, ...(cluster ? { instance: cluster.instanceId } : {}) }, 'ingest ready');
 
   let stopping: Promise<void> | undefined;
   const runningBroker = broker;

@@ -13,6 +13,8 @@ import { filterCovers } from './topic-filter.ts';
 import type { LiveHub } from '../live/hub.ts';
 import type { Pipeline } from '../pipeline/pipeline.ts';
 import { verifySecret } from './secrets.ts';
+import type { ClusterSettings } from '../config/cluster-config.ts';
+import { closeClusteredBroker, openRedisBackend, type RedisBackend } from '../cluster/redis-backend.ts';
 
 export interface BrokerOptions {
   stations: ReadonlyMap<string, StationConfig>;
@@ -25,6 +27,8 @@ export interface BrokerOptions {
   /** Ports override the config's (tests pass 0 for free ports). */
   tlsPort?: number;
   wsPort?: number;
+  /** Cluster mode (issue 10): subscriptions, retained messages, sessions and the message bus in this Redis. */
+  cluster?: ClusterSettings;
 }
 
 export interface RunningBroker {
@@ -33,6 +37,8 @@ export interface RunningBroker {
   port: number;
   tlsPort: number | undefined;
   wsPort: number | undefined;
+  /** The Redis message bus and persistence, in cluster mode. */
+  backend: RedisBackend | undefined;
   close(): Promise<void>;
 }
 
@@ -51,7 +57,11 @@ const NOT_AUTHORIZED = 5;
  */
 export async function startBroker(o: BrokerOptions): Promise<RunningBroker> {
   const readers = new Map<string, ReaderConfig>(o.mqtt.readers.map((r) => [r.username, r]));
+  // Cluster mode: a publish on any instance reaches subscribers on all, sessions follow a client to any instance.
+  // Data is still committed only by the instance the station publishes to (authorizePublish below).
+  const backend = o.cluster ? openRedisBackend({ url: o.cluster.redisUrl }) : undefined;
   const aedes = await Aedes.createBroker({
+    ...(o.cluster && backend ? { id: o.cluster.instanceId, mq: backend.mq, persistence: backend.persistence } : {}),
     // Messages processed in parallel per broker; each waits for a WAL group commit, so more in flight = bigger commits.
     concurrency: 1000,
     // A subscriber that stops reading is dropped after this long instead of stalling delivery to everyone.
@@ -175,9 +185,11 @@ export async function startBroker(o: BrokerOptions): Promise<RunningBroker> {
     port,
     tlsPort,
     wsPort,
+    backend,
     async close() {
       // Aedes first: it ends the client connections that server.close() would otherwise wait for.
-      await new Promise<void>((resolve) => aedes.close(() => resolve()));
+      if (backend) await closeClusteredBroker(aedes, backend);
+      else await new Promise<void>((resolve) => aedes.close(() => resolve()));
       wss?.close();
       await Promise.all(
         [server, tlsServer, wsHttp].map((s) => (s ? new Promise<void>((resolve) => s.close(() => resolve())) : undefined)),

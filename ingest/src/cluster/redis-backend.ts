@@ -6,8 +6,8 @@
  *
  * Use: `const backend = openRedisBackend({ url }); Aedes.createBroker({ ...opts, mq: backend.mq,
  * persistence: backend.persistence })`, and stop with `closeClusteredBroker(aedes, backend)`.
- * Not yet wired into `startBroker` (src/broker/broker.ts): that, the WAL per instance and the alarm lease are the
- * next steps.
+ * `startBroker` (src/broker/broker.ts) does this when the ingest config has a `cluster:` section or
+ * ENVMON_REDIS_URL is set (src/config/cluster-config.ts); each instance keeps its own WAL.
  *
  * Known race (Aedes 1.2, seen about once in 100 failovers in a loop): a client resuming its session restores its
  * subscriptions before Aedes sends CONNACK, so a QoS 1 message that reaches that instance through Redis in that

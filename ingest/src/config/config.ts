@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { catalogue, isValidStationId } from '@envmon/protocol';
 import { parseYamlWith } from './yaml-errors.ts';
 import { MQTT_DEFAULTS, MqttConfigSchema } from './mqtt-config.ts';
+import { ClusterConfigSchema } from './cluster-config.ts';
 import { API_DEFAULTS, ApiConfigSchema, DASHBOARD_DEFAULTS, DashboardConfigSchema } from './api-config.ts';
 import { AlarmsConfigSchema, resolveAlarmsPaths } from '../alarms/system.ts';
 import { ReportsSchema } from '../reports/config.ts';
@@ -65,6 +66,8 @@ const IngestConfigSchema = z
     alarms: AlarmsConfigSchema.optional(),
     /** Embedded Node-RED under /flows (src/node-red/README.md): off when the section is missing. */
     node_red: NodeRedConfigSchema.optional(),
+    /** Several instances as one broker through Redis (cluster-config.ts); ENVMON_REDIS_URL also turns it on. */
+    cluster: ClusterConfigSchema.optional(),
   })
   .strict();
 export type IngestConfig = z.infer<typeof IngestConfigSchema>;
