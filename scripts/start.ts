@@ -47,12 +47,13 @@ async function main(): Promise<void> {
     return sim;
   });
 
-  const ready = await ingest.waitFor(jsonLineWith<{ http: string; mqtt: string }>('ready'), 60_000);
+  // Gateways start as soon as their analysers answer, without waiting for the ingest: like a field station they
+  // buffer in their outbox and connect when the broker is up, so data shows the moment the dashboard does.
   await Promise.all(sims.map((sim) => sim.waitFor((l) => (l.includes('listening') ? true : undefined), 60_000)));
-
+  const mqttUrl = `mqtt://127.0.0.1:${mqttPort}`;
   for (const s of stations) {
     const configPath = join(dataDir, `gateway-${s.id}.yaml`);
-    writeFileSync(configPath, gatewayConfig(s, ready.mqtt));
+    writeFileSync(configPath, gatewayConfig(s, mqttUrl));
     const gw = spawnTs(`gateway-${s.id}`, join(root, 'gateway/src/main.ts'), {
       args: ['--config', configPath],
       env: { ENVMON_STATION_SECRET: s.secret, ENVMON_DATA_DIR: dataDir },
@@ -60,6 +61,7 @@ async function main(): Promise<void> {
     });
     children.push(gw);
   }
+  const ready = await ingest.waitFor(jsonLineWith<{ http: string; mqtt: string }>('ready'), 60_000);
 
   for (const c of children) {
     c.exited.then((code) => {
