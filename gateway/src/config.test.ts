@@ -53,7 +53,7 @@ describe('gateway config', () => {
     expect(issues).toHaveLength(3);
     const byPath = new Map(issues.map((i) => [i.path, i]));
     expect(byPath.get('broker')).toMatchObject({ line: 3, message: 'unknown field `ulr`: did you mean `url`?' });
-    expect(byPath.get('broker.url')).toMatchObject({ line: 2, message: 'missing: add `url` (string)' });
+    expect(byPath.get('broker.url')).toMatchObject({ line: 2, message: 'missing: add `url`; a broker URL (string), or a list of them' });
     expect(byPath.get('devices[0].transport.port')).toMatchObject({ line: 8 });
     expect(byPath.get('devices[0].transport.port')!.message).toMatch(/65535/);
   });

@@ -92,9 +92,14 @@ const HttpSchema = z.strictObject({
   port: z.number().int().min(0).max(65535).default(8089),
 });
 
+const BrokerUrl = z.string().regex(/^(mqtts?|tcp|tls|wss?):\/\/[^/\s]+/, 'an MQTT URL such as mqtt://127.0.0.1:1883 or mqtts://broker.example:8883');
+
 const BrokerSchema = z
   .strictObject({
-    url: z.string().regex(/^(mqtts?|tcp|tls|wss?):\/\/[^/\s]+/, 'an MQTT URL such as mqtt://127.0.0.1:1883 or mqtts://broker.example:8883'),
+    /** One broker, or a list of the instances of a clustered ingest: the publisher moves to the next when one fails. */
+    url: z.union([BrokerUrl, z.array(BrokerUrl).min(1, 'list at least one broker URL')], {
+      error: (iss) => (iss.input === undefined ? 'a broker URL (string), or a list of them' : undefined),
+    }),
     username: z.string().min(1).optional(),
     password_env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'the name of an environment variable').optional(),
     password_file: z.string().min(1).optional(),
@@ -234,7 +239,10 @@ export function deviceParams(d: DeviceConfig): string[] {
 export interface GatewayConfig {
   station: string;
   broker: {
+    /** The first broker URL (logs, single-broker setups). */
     url: string;
+    /** Every broker URL in order (clustered ingest); the publisher rotates through them. Absent = [url]. */
+    urls?: string[];
     username: string;
     /** Resolved from password_env / password_file / password. Never log it. */
     password: string | undefined;
@@ -386,7 +394,8 @@ function toGatewayConfig(c: FileConfig, profiles: DeviceProfile[], env: NodeJS.P
   return {
     station: c.station,
     broker: {
-      url: c.broker.url,
+      url: typeof c.broker.url === 'string' ? c.broker.url : c.broker.url[0]!,
+      urls: typeof c.broker.url === 'string' ? [c.broker.url] : c.broker.url,
       username: c.broker.username ?? c.station,
       password,
       keepaliveS: c.broker.keepalive_s,

@@ -37,7 +37,10 @@ export interface Publisher {
 export function createPublisher(opts: PublisherOptions): Publisher {
   const { config, outbox, software } = opts;
   const { station, broker, publish } = config;
-  const log = opts.log.child({ broker: redactUrl(broker.url) });
+  // Several URLs = instances of one clustered ingest: a failed or dropped connection moves to the next one.
+  const urls = broker.urls && broker.urls.length > 0 ? broker.urls : [broker.url];
+  let urlIndex = 0;
+  let log = opts.log.child({ broker: redactUrl(urls[0]!) });
   const dataTopic = topicFor(station, 'data');
   const statusTopic = topicFor(station, 'status');
   const cmdTopic = topicFor(station, 'cmd');
@@ -79,7 +82,9 @@ export function createPublisher(opts: PublisherOptions): Publisher {
 
   function connect(): void {
     if (stopped) return;
-    const c = mqtt.connect(broker.url, {
+    const url = urls[urlIndex]!;
+    log = opts.log.child({ broker: redactUrl(url) });
+    const c = mqtt.connect(url, {
       protocolVersion: 4, // Aedes 1.2 speaks MQTT 3.1.1 only
       clean: true, // redelivery is the outbox's job, not the broker session's
       clientId: `envmon-gw-${station}`,
@@ -129,8 +134,12 @@ export function createPublisher(opts: PublisherOptions): Publisher {
       c.end(true);
       if (stopped) return;
       failures++;
-      const delay = backoff(failures, broker.reconnectMinMs, broker.reconnectMaxMs);
       if (failures === 1) log.warn({ outbox_depth: outbox.depth() }, 'mqtt connection lost; readings stay in the outbox');
+      // Next URL at once (after the minimum delay); the exponential backoff grows per full round of the list.
+      urlIndex = (urlIndex + 1) % urls.length;
+      const round = Math.ceil(failures / urls.length);
+      const delay = urls.length > 1 && failures % urls.length !== 0 ? backoff(1, broker.reconnectMinMs, broker.reconnectMaxMs) : backoff(round, broker.reconnectMinMs, broker.reconnectMaxMs);
+      if (urls.length > 1) log.info({ next: redactUrl(urls[urlIndex]!), in_ms: delay }, 'trying the next broker');
       reconnectTimer = setTimeout(connect, delay);
     });
   }
