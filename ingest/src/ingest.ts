@@ -12,6 +12,7 @@ import { createHttpServer, listen } from './api/http-server.ts';
 import { startBroker, type RunningBroker } from './broker/broker.ts';
 import type { IngestConfig, StationConfig } from './config/config.ts';
 import { resolveCluster } from './config/cluster-config.ts';
+import { ClusterLive } from './cluster/live-relay.ts';
 import { LiveHub } from './live/hub.ts';
 import { createBridge } from './node-red/bridge.ts';
 import { FLOW_FILE, nodeRedUserDir } from './node-red/config.ts';
@@ -81,7 +82,10 @@ export async function startIngest(o: IngestOptions): Promise<RunningIngest> {
   const wal = new Wal(join(o.dataDir, 'wal.sqlite'));
   const quarantine = new Quarantine(join(o.dataDir, 'quarantine.sqlite'));
   const hub = new LiveHub();
-  const registry = new StationRegistry(o.config.stations, hub);
+  // Cluster mode: /stream and the registry see every instance's readings; alarms and flows only this one's.
+  const clusterLive = cluster ? new ClusterLive(hub, cluster.instanceId, log) : undefined;
+  const liveHub = clusterLive?.hub ?? hub;
+  const registry = new StationRegistry(o.config.stations, liveHub);
   for (const r of await store.latest()) registry.seedLastSeen(r.station, r.time);
 
   const maxWalReadings = o.config.wal.max_readings;
@@ -133,9 +137,10 @@ export async function startIngest(o: IngestOptions): Promise<RunningIngest> {
       ...(o.mqttWsPort !== undefined ? { wsPort: o.mqttWsPort } : {}),
       ...(cluster ? { cluster } : {}),
     });
+    if (clusterLive && broker.backend) await clusterLive.attach(broker.backend.mq);
     const app = createApp({
       store,
-      hub,
+      hub: liveHub,
       registry,
       catalogue,
       quarantine,
@@ -162,6 +167,7 @@ export async function startIngest(o: IngestOptions): Promise<RunningIngest> {
     await nodeRed?.stop();
     await alarms?.stop();
     await tt10Import?.stop();
+    await clusterLive?.close();
     await broker?.close();
     await writer.stop();
     wal.close();
@@ -195,6 +201,7 @@ export async function startIngest(o: IngestOptions): Promise<RunningIngest> {
         await tt10Import?.stop();
         // Flows stop first: they may still be writing through the pipeline.
         await nodeRed?.stop();
+        await clusterLive?.close();
         await runningBroker.close();
         // SSE connections stay open forever: close them so the server can stop.
         (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();

@@ -1,7 +1,9 @@
 /**
  * Cluster mode in the ingest (issue 10): two `startIngest` instances given the same ENVMON_REDIS_URL act as one
  * MQTT broker (a reader on B receives what a station publishes to A; retained status too), while the data path
- * stays per instance — only the instance the station published to commits the batch to its WAL and store.
+ * stays per instance — only the instance the station published to commits the batch to its WAL and store — and
+ * the live stream spans the cluster: a browser on B's /stream sees readings accepted on A, while B's local hub
+ * (alarms, flows) does not.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import mqtt from 'mqtt';
@@ -9,7 +11,8 @@ import { encodeBatch } from '@envmon/protocol';
 import { hashSecret } from '../src/broker/secrets.ts';
 import { parseIngestConfig } from '../src/config/config.ts';
 import { resolveCluster } from '../src/config/cluster-config.ts';
-import { connectStation, eventually, startTestIngest } from './helpers.ts';
+import type { LiveEvent } from '../src/live/hub.ts';
+import { connectStation, eventually, startTestIngest, viewerHeaders } from './helpers.ts';
 import { redisSkipReason, startRedis, type RunningRedis } from './support/redis-server.ts';
 
 const skip = redisSkipReason();
@@ -72,5 +75,40 @@ describe.skipIf(skip)('two ingest instances on one Redis', () => {
 
     await station.endAsync();
     await reader.endAsync();
+  });
+
+  it("streams readings accepted on A to B's SSE clients, never into B's local hub", async () => {
+    const localOnB: LiveEvent[] = [];
+    const unsubscribe = b.hub.subscribe((e) => localOnB.push(e));
+    const ctrl = new AbortController();
+    const res = await fetch(new URL('/api/v1/stream?station=S2', b.httpUrl), { signal: ctrl.signal, headers: viewerHeaders });
+    expect(res.status).toBe(200);
+    const reader = res.body!.getReader();
+    let text = '';
+    const sawReadings = (async () => {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) throw new Error('stream ended');
+        text += new TextDecoder().decode(value);
+        if (/event: readings\ndata: .*"station":"S2".*"param":"PH"/.test(text)) return text;
+      }
+    })();
+    await eventually(() => text.includes('event: hello') || undefined, 5000, 'the SSE hello');
+
+    const station = await connectStation(a.mqttUrl, 'S2');
+    const t = Math.floor(Date.now() / 1000) * 1000;
+    const payload = encodeBatch({ station: 'S2', seq: 1, sent_at: Date.now(), readings: [{ param: 'PH', time: t, value: 7.1, status: 0, qc_flags: 0, period_s: 0 }] });
+    await station.publishAsync('envmon/v1/S2/data', Buffer.from(payload), { qos: 1 });
+    const got = await Promise.race([sawReadings, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no readings on B's stream:\n${text}`)), 5000))]);
+    expect(got).toContain('"value":7.1');
+    ctrl.abort();
+    await reader.cancel().catch(() => {});
+    await station.endAsync();
+
+    // The registry on B (cluster hub) knows S2 was seen; B's local hub got nothing, and only A stored it.
+    expect(localOnB.filter((e) => e.type === 'readings')).toEqual([]);
+    unsubscribe();
+    await eventually(async () => (await a.store.count('S2')) === 1 || undefined, 5000, 'A stores S2');
+    expect(await b.store.count('S2')).toBe(0);
   });
 });
