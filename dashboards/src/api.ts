@@ -163,6 +163,30 @@ export interface Alarm {
   detail: string;
 }
 
+/** One row of a daily compliance report (`/reports/compliance`, ingest/src/reports/daily-report.ts). */
+export interface ComplianceRow {
+  param: string;
+  period: Limit['period'];
+  column?: 'A' | 'B';
+  limit: { min: number | null; max: number | null; unit: string; source: string; unconfirmed: boolean; note?: string };
+  evaluated: number;
+  expected: number;
+  exceedances: number;
+  worst: number | null;
+  status: 'compliant' | 'exceeded' | 'no_data';
+  exceeded_at: { time: string; value: number }[];
+}
+
+/** Compliance of one station on one Vietnamese day against its QCVN profile. */
+export interface ComplianceReport {
+  station: string;
+  day: string;
+  profile: { id: string; title: string } | null;
+  note?: string;
+  rows: ComplianceRow[];
+  skipped: { param: string; period: string; reason: string }[];
+}
+
 export interface Api {
   parameters(): Promise<Parameter[]>;
   stations(): Promise<Station[]>;
@@ -177,6 +201,13 @@ export interface Api {
   aggregates(q: { station: string; params: string[]; from: number; to: number; every: '1h' | '1d' }): Promise<Aggregates>;
   alarms(station?: string): Promise<Alarm[]>;
   acknowledge(id: number, comment?: string): Promise<Alarm>;
+  /** Needs a viewer token (the session cookie). */
+  compliance(station: string, day: string): Promise<ComplianceReport>;
+}
+
+/** `/reports/compliance.csv` of one station and day (YYYY-MM-DD, Vietnam time); a plain link like /export.csv. */
+export function complianceCsvUrl(base: string, station: string, day: string): string {
+  return `${base}/api/v1/reports/compliance.csv?${new URLSearchParams({ station, day }).toString()}`;
 }
 
 /** `/export.csv` for a range; a plain link, so the browser streams the download to disk. */
@@ -260,5 +291,12 @@ export function createApi(base = '', fetchFn: typeof fetch = (...a) => fetch(...
     },
     acknowledge: async (id, comment) =>
       (await get(`${base}/api/v1/alarms/${id}/ack`, null, { method: 'POST', body: JSON.stringify(comment ? { comment } : {}) })).alarm as Alarm,
+    compliance: async (station, day) => {
+      const p = new URLSearchParams({ station, day });
+      const reports = (await get(`${base}/api/v1/reports/compliance?${p.toString()}`, 'reports')).reports as ComplianceReport[];
+      const r = reports[0];
+      if (!r) throw new ApiError(`${base}/api/v1/reports/compliance`, 200, `no report for ${station} on ${day}`);
+      return r;
+    },
   };
 }

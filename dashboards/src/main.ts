@@ -9,6 +9,7 @@ import { createApi, type Aqi } from './api.ts';
 import { mountAlarms } from './alarms-panel.ts';
 import { measuresPm, mountAqiPanel } from './aqi-panel.ts';
 import { mountCompleteness } from './completeness.ts';
+import { mountCompliance } from './compliance-panel.ts';
 import { byId, h } from './dom.ts';
 import { mountChart } from './chart.ts';
 import { mountExport } from './export-panel.ts';
@@ -44,6 +45,7 @@ const chart = mountChart(byId('chart'), store, api);
 const alarms = mountAlarms(byId('alarms'), store, api);
 mountHistory(byId('history'), store, api);
 mountCompleteness(byId('completeness'), store, api);
+mountCompliance(byId('compliance'), store, api);
 mountExport(byId('export'), store);
 const banner = byId('banner');
 

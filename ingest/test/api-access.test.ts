@@ -5,7 +5,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashSecret } from '../src/broker/secrets.ts';
 import { hashToken, RateLimiter, requiredAccess } from '../src/api/auth.ts';
+import { createApp, type AppDeps } from '../src/api/app.ts';
 import { csvChunks } from '../src/api/export.ts';
+import { openApiDocument } from '../src/api/openapi.ts';
+import type { AlarmEngine } from '../src/alarms/engine.ts';
+import { API_DEFAULTS } from '../src/config/api-config.ts';
 import { parseIngestConfig } from '../src/config/config.ts';
 import { SECRET, startTestIngest } from './helpers.ts';
 
@@ -40,6 +44,27 @@ describe('access rules', () => {
     expect(requiredAccess('POST', '/session')).toBe('public');
     expect(requiredAccess('GET', '/openapi.json')).toBe('public');
     expect(requiredAccess('GET', '/latestx')).toBe('viewer'); // a prefix is a whole path segment
+  });
+
+  it('the OpenAPI document describes every route mounted under /api/v1, with the access auth.ts demands', () => {
+    // The app with every optional part (alarm engine, Node-RED export) mounted; the routes are only listed, never
+    // called, so the dependencies are empty shells.
+    const app = createApp({ ...({} as AppDeps), alarms: { engine: {} as AlarmEngine }, flowsExport: () => [] });
+    const doc = openApiDocument(API_DEFAULTS) as { paths: Record<string, Record<string, { 'x-access'?: string; security?: unknown[] }>> };
+    const mounted = new Set<string>();
+    for (const r of app.routes) {
+      if (!r.path.startsWith('/api/v1/') || r.method === 'ALL') continue; // middleware (auth) is not a route
+      const path = r.path.slice('/api/v1'.length).replace(/:(\w+)/g, '{$1}');
+      const method = r.method.toLowerCase();
+      mounted.add(`${method} ${path}`);
+      const op = doc.paths[path]?.[method];
+      expect(op, `${r.method} /api/v1${path} is mounted but not in openapi.ts`).toBeDefined();
+      expect(op!['x-access'], `${r.method} ${path}: documented access`).toBe(requiredAccess(r.method, path.replace(/\{\w+\}/g, '1')));
+      expect(op!.security, `${r.method} ${path}: security`).toBeDefined();
+    }
+    expect(mounted.size).toBeGreaterThan(25);
+    // And nothing is documented that is not served.
+    for (const [path, ops] of Object.entries(doc.paths)) for (const method of Object.keys(ops)) expect(mounted.has(`${method} ${path}`), `${method.toUpperCase()} ${path} is documented but not mounted`).toBe(true);
   });
 
   it('token bucket: a burst, then the sustained rate, with a retry time', () => {
@@ -204,13 +229,14 @@ describe('API over HTTP (open data public)', () => {
   it('describes every route in OpenAPI 3 and renders it as HTML without script', async () => {
     const doc = (await (await get('/openapi.json')).json()) as { openapi: string; paths: Record<string, Record<string, unknown>> };
     expect(doc.openapi).toMatch(/^3\./);
-    for (const p of ['/stations', '/latest', '/series', '/aggregates', '/export.csv', '/aqi', '/limits', '/stream', '/alarms', '/session']) {
+    for (const p of ['/stations', '/latest', '/series', '/aggregates', '/export.csv', '/aqi', '/limits', '/stream', '/alarms', '/alarms/{id}/ack', '/reports/compliance', '/reports/compliance.csv', '/reports/completeness', '/reports/completeness.csv', '/rejects', '/admin/flows/export', '/session']) {
       expect(doc.paths[p], p).toBeDefined();
     }
-    // Every documented GET without path parameters answers (not 404).
+    // Every documented GET without path parameters answers (not 404); alarms and the Node-RED export are served
+    // only when configured, which this ingest is not.
     for (const [p, ops] of Object.entries(doc.paths)) {
-      if (!ops.get || p.includes('{') || p === '/stream' || p === '/alarms') continue;
-      const res = await get(`${p}${p === '/aqi' || p === '/aggregates' || p === '/export.csv' || p === '/series' ? '?station=S1&param=PM2_5' : ''}`, TOKENS.admin);
+      if (!ops.get || p.includes('{') || p === '/stream' || p.startsWith('/alarms') || p === '/admin/flows/export') continue;
+      const res = await get(`${p}${p === '/aqi' || p === '/aggregates' || p === '/export.csv' || p === '/series' || p.startsWith('/reports/') ? '?station=S1&param=PM2_5' : ''}`, TOKENS.admin);
       expect(res.status, p).not.toBe(404);
       await res.body?.cancel();
     }

@@ -1,8 +1,8 @@
 /**
  * `/openapi.json`: the OpenAPI 3.0 description of `/api/v1`, written by hand next to the routes it describes
- * (one object per path below; ingest/test/api-access.test.ts checks that the main paths are described and that
- * every described GET answers). `/docs`: the same document rendered to plain HTML on the server — no script, no
- * CDN — so that it reads on a closed network and in any browser.
+ * (one object per path below; ingest/test/api-access.test.ts checks that every route mounted under /api/v1 is
+ * described, with the access auth.ts demands, and that every described GET answers). `/docs`: the same document
+ * rendered to plain HTML on the server — no script, no CDN — so that it reads on a closed network and in any browser.
  */
 import { Hono } from 'hono';
 import type { ApiConfig } from '../config/api-config.ts';
@@ -28,6 +28,17 @@ const stationQ = (required = true) => q('station', 'Station id', { type: 'string
 const paramsQ = q('param', 'One parameter code, or several separated by commas (e.g. `PM2_5,PM10`)', { type: 'string' }, true);
 const fromQ = q('from', 'Start (inclusive): Unix milliseconds or ISO 8601', { type: 'string' });
 const toQ = q('to', 'End (exclusive): Unix milliseconds or ISO 8601; default now', { type: 'string' });
+const idP: Json = { name: 'id', in: 'path', required: true, description: 'Alarm id', schema: { type: 'integer' } };
+const reportQ: Json[] = [
+  q('station', 'Station id', { type: 'string' }, true),
+  q('day', 'Vietnamese local day YYYY-MM-DD; default yesterday (the last full day)', { type: 'string', format: 'date' }),
+  q('from', 'First day YYYY-MM-DD (instead of `day`)', { type: 'string', format: 'date' }),
+  q('to', 'Last day YYYY-MM-DD, inclusive; at most 31 days from `from`', { type: 'string', format: 'date' }),
+];
+const csvBody = (columns: string): Json => ({
+  description: `CSV (UTF-8 with a byte-order mark, CRLF, \`.\` decimals, Content-Disposition: attachment), columns ${columns}`,
+  content: { 'text/csv': { schema: { type: 'string' } } },
+});
 const tzQ = q('tz', 'UTC offset for days and times, whole hours (default `+07:00`, Vietnam)', { type: 'string', default: '+07:00' });
 
 function json(schema: Json, description = 'OK'): Json {
@@ -41,25 +52,35 @@ const errors = {
 const errors403 = { ...errors, '403': { $ref: '#/components/responses/Forbidden' } };
 
 /** `open-data` endpoints are public or key-only by `api.open_data`; the security list says which applies here. */
-function security(kind: 'open-data' | 'viewer' | 'operator' | 'admin' | 'public', api: ApiConfig): Json {
+function security(kind: Access, api: ApiConfig): Json {
   if (kind === 'public' || (kind === 'open-data' && api.open_data === 'public')) return { security: [{}, { bearer: [] }, { apiKey: [] }] };
   return { security: [{ bearer: [] }, { apiKey: [] }, { cookie: [] }] };
 }
 
-function get(summary: string, tag: string, access: Parameters<typeof security>[0], api: ApiConfig, parameters: Json[], ok: Json, description = ''): Json {
+type Access = 'open-data' | 'viewer' | 'operator' | 'admin' | 'public';
+
+/**
+ * One operation. `x-access` names what auth.ts's requiredAccess() demands for it (the test checks they agree), and
+ * `security` and the error responses follow from it.
+ */
+function operation(summary: string, tag: string, access: Access, api: ApiConfig, parameters: Json[], ok: Json, description = '', extra: { requestBody?: Json; responses?: Json; status?: string } = {}): Json {
   return {
-    get: {
-      summary,
-      tags: [tag],
-      description: `${description}${description ? '\n\n' : ''}Access: ${accessText(access, api)}.`,
-      parameters,
-      responses: { '200': ok, ...(access === 'public' ? {} : access === 'open-data' ? errors : errors403) },
-      ...security(access, api),
-    },
+    summary,
+    tags: [tag],
+    description: `${description}${description ? '\n\n' : ''}Access: ${accessText(access, api)}.`,
+    parameters,
+    ...(extra.requestBody ? { requestBody: extra.requestBody } : {}),
+    responses: { [extra.status ?? '200']: ok, ...(access === 'public' ? {} : access === 'open-data' ? errors : errors403), ...(extra.responses ?? {}) },
+    ...security(access, api),
+    'x-access': access,
   };
 }
 
-function accessText(access: Parameters<typeof security>[0], api: ApiConfig): string {
+function get(summary: string, tag: string, access: Access, api: ApiConfig, parameters: Json[], ok: Json, description = '', extra: { responses?: Json } = {}): Json {
+  return { get: operation(summary, tag, access, api, parameters, ok, description, extra) };
+}
+
+function accessText(access: Access, api: ApiConfig): string {
   if (access === 'public') return 'public';
   if (access === 'open-data') return api.open_data === 'public' ? 'open data, public on this server' : 'open data, any valid token on this server';
   return `token with role ${access} or above`;
@@ -168,6 +189,105 @@ export function openApiDocument(api: ApiConfig): Json {
         period: obj({ from: str('ISO'), to: str('ISO') }),
       },
     },
+    Alarm: obj(
+      {
+        id: int('Alarm id'),
+        rule: str('Rule id (alarm rules file)'),
+        rule_name: obj({ vi: str('Vietnamese'), en: str('English') }),
+        kind: str('Rule kind: threshold, mean, rate, flatline, silent, fault, …'),
+        severity: str('critical | major | minor | warning', { enum: ['critical', 'major', 'minor', 'warning'] }),
+        station: str('Station id'),
+        param: str('Parameter code, or * for station-level rules (silent)'),
+        state: str('raised | acknowledged | cleared | closed', { enum: ['raised', 'acknowledged', 'cleared', 'closed'] }),
+        occurrences: int('How many times the condition came back while open (1 = raised once)'),
+        raised_at: int('Source time of the reading that raised it, Unix ms'),
+        acknowledged_at: { type: 'integer', nullable: true },
+        acknowledged_by: { type: 'string', nullable: true },
+        cleared_at: { type: 'integer', nullable: true },
+        closed_at: { type: 'integer', nullable: true },
+        value: numOrNull('The value that raised it (the rolling mean for mean rules)'),
+        last_value: numOrNull('The newest value seen while open'),
+        limit: {
+          type: 'object',
+          nullable: true,
+          description: 'The limit in force when it was raised',
+          properties: { above: { type: 'number' }, below: { type: 'number' }, source: { type: 'string' }, profile: { type: 'string' }, unconfirmed: { type: 'boolean' } },
+        },
+        detail: str('Human-readable cause, English'),
+        updated_at: int('Unix ms'),
+        calibrating: { type: 'boolean', description: '`GET /alarms` only: the parameter is calibrating now (suppressed)' },
+      },
+      ['id', 'rule', 'rule_name', 'kind', 'severity', 'station', 'param', 'state', 'occurrences', 'raised_at', 'value', 'limit', 'detail'],
+    ),
+    AlarmHistoryEntry: obj({
+      id: int('Entry id'),
+      alarm_id: int('Alarm id'),
+      time: int('Unix ms'),
+      action: str('raised | re-raised | acknowledged | cleared | closed | comment | calibration | escalated | notified'),
+      by: { type: 'string', nullable: true },
+      text: { type: 'string', nullable: true },
+    }),
+    Notification: { type: 'object', description: 'One message of the notification outbox (ingest/src/notify/outbox.ts): id, alarm_id, stage, recipient, phone, provider, lang, text, status, attempts, times', additionalProperties: true },
+    Reject: obj({
+      id: int('Reject id'),
+      received_at: int('Unix ms'),
+      station: { type: 'string', nullable: true },
+      topic: str('MQTT topic or source (e.g. the TT10 file)'),
+      reason: str('Reject reason'),
+      detail: str('What was wrong'),
+      payload: str('Base64 of the raw payload (at most 4 KiB)'),
+    }),
+    ComplianceRow: obj(
+      {
+        param: str('Parameter code'),
+        period: str('Averaging period of the limit: instant (each reading), 1h (hourly means), 8h (rolling 8-hour means, ≥ 6 of 8 h), 24h (mean of the hourly means, ≥ 18 of 24)', { enum: ['instant', '1h', '8h', '24h'] }),
+        column: str('QCVN 40 column A or B', { enum: ['A', 'B'] }),
+        limit: obj(
+          { min: numOrNull('Lower limit'), max: numOrNull('Upper limit (after Kq × Kf where it applies)'), unit: str('Unit'), source: str('Regulation, table and row'), unconfirmed: { type: 'boolean' }, note: str('How the limit was applied') },
+          ['min', 'max', 'unit', 'source', 'unconfirmed'],
+        ),
+        evaluated: int('Values judged (readings, hours, 8 h windows, or 1 for the day)'),
+        expected: int('Values there should have been'),
+        exceedances: int('Values outside the limit'),
+        worst: numOrNull('Largest value (smallest when a lower limit was broken)'),
+        status: str('compliant | exceeded | no_data', { enum: ['compliant', 'exceeded', 'no_data'] }),
+        exceeded_at: arr(obj({ time: str('ISO 8601 +07:00: start of the hour, end of the 8 h window, the reading, or the day'), value: { type: 'number' } }), 'Up to 50 exceeding values, first first'),
+      },
+      ['param', 'period', 'limit', 'evaluated', 'expected', 'exceedances', 'worst', 'status', 'exceeded_at'],
+    ),
+    ComplianceReport: obj(
+      {
+        station: str('Station id'),
+        day: str('Vietnamese local day YYYY-MM-DD'),
+        from: str('ISO 8601 +07:00'),
+        to: str('ISO 8601 +07:00'),
+        profile: { type: 'object', nullable: true, properties: { id: str('Limit profile id'), title: str('Regulation title') }, description: 'null when the station has no profile (see note)' },
+        note: str('Why there is no judgement'),
+        rows: arr(ref('ComplianceRow')),
+        skipped: arr(obj({ param: str('Parameter'), period: str('Period'), reason: str('Why this limit was not judged') })),
+      },
+      ['station', 'day', 'from', 'to', 'profile', 'rows', 'skipped'],
+    ),
+    CompletenessReport: obj({
+      station: str('Station id'),
+      day: str('Vietnamese local day YYYY-MM-DD'),
+      from: str('ISO 8601 +07:00'),
+      to: str('ISO 8601 +07:00'),
+      expected_interval_s: int("The station's configured sampling interval"),
+      rows: arr(
+        obj({
+          param: str('Parameter code'),
+          expected: int('Records expected in the day (86400 / expected_interval_s)'),
+          received: int('Records received, any status'),
+          valid: int('Valid records (status 00, no QC flag)'),
+          calibrating: int('Records with status 01'),
+          device_error: int('Records with status 02'),
+          received_pct: { type: 'number', description: 'received / expected in %, one decimal, at most 100' },
+          valid_pct: { type: 'number', description: 'valid / expected in %, one decimal, at most 100' },
+          valid_hours: int('Hours of the day with at least one valid record'),
+        }),
+      ),
+    }),
     Session: obj({
       signed_in: { type: 'boolean' },
       name: { type: 'string', nullable: true },
@@ -231,42 +351,176 @@ export function openApiDocument(api: ApiConfig): Json {
       { description: 'text/event-stream: `event: readings` {station, readings[]}, `event: status` {station, online, time}', content: { 'text/event-stream': { schema: { type: 'string' } } } },
     ),
     '/alarms': get(
-      'Alarms (state machine raised → acknowledged → cleared → closed)',
+      'Alarms (state machine raised → acknowledged → cleared → closed), newest first',
       'Alarms',
       'viewer',
       api,
-      [stationQ(false), q('state', 'Filter by state')],
-      json(obj({ alarms: arr({ type: 'object' }) }, ['alarms'])),
-      'Served by the alarm engine (ingest/src/alarms). Acknowledging (POST) needs role operator.',
+      [
+        stationQ(false),
+        q('param', 'Parameter code'),
+        q('rule', 'Rule id'),
+        q('severity', 'critical | major | minor | warning'),
+        q('state', 'One or more of raised, acknowledged, cleared, closed, comma-separated'),
+        q('active', '`true`: raised and acknowledged only (when `state` is not given)', { type: 'string', enum: ['true', 'false'] }),
+        q('from', 'Raised at or after: Unix ms or ISO 8601'),
+        q('to', 'Raised before: Unix ms or ISO 8601'),
+        q('before', 'Paging: alarms with an id below this'),
+        q('limit', 'Max items', { type: 'integer' }),
+      ],
+      json(obj({ alarms: arr(ref('Alarm')) })),
+      'Served when the alarm engine runs (`alarms:` in the ingest config). Acknowledging and commenting need role operator.',
     ),
+    '/alarms/{id}': get(
+      'One alarm with its history, notifications and escalation',
+      'Alarms',
+      'viewer',
+      api,
+      [idP],
+      json(obj({ alarm: ref('Alarm'), history: arr(ref('AlarmHistoryEntry')), notifications: arr(ref('Notification')), escalation: { type: 'object', nullable: true, description: 'Escalation schedule: policy, next_stage, next_at, status active | stopped | done' } })),
+      '',
+      { responses: { '404': json(ref('Error'), 'No such alarm') } },
+    ),
+    '/alarms/{id}/history': get('History of one alarm (transitions, comments, notifications)', 'Alarms', 'viewer', api, [idP], json(obj({ history: arr(ref('AlarmHistoryEntry')) })), '', { responses: { '404': json(ref('Error'), 'No such alarm') } }),
     '/alarms/{id}/ack': {
-      post: {
-        summary: 'Acknowledge an alarm (raised → acknowledged, cleared → closed); stops its escalation',
-        tags: ['Alarms'],
-        description: 'Access: token with role operator or above. The acknowledger is the token holder; "by" names a person when a token is shared.',
-        parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'integer' } }],
-        requestBody: { required: false, content: { 'application/json': { schema: obj({ by: str('Person acknowledging'), comment: str('Comment') }, []) } } },
-        responses: { '200': json(obj({ alarm: { type: 'object' } })), '404': json(ref('Error'), 'No such alarm'), '409': json(ref('Error'), 'Already acknowledged or closed'), ...errors403 },
-        security: [{ bearer: [] }, { apiKey: [] }, { cookie: [] }],
-      },
+      post: operation(
+        'Acknowledge an alarm (raised → acknowledged, cleared → closed); stops its escalation',
+        'Alarms',
+        'operator',
+        api,
+        [idP],
+        json(obj({ alarm: ref('Alarm') })),
+        'The acknowledger is the token holder; "by" names a person when a token is shared. With the dashboard cookie, the request must come from the same origin.',
+        {
+          requestBody: { required: false, content: { 'application/json': { schema: obj({ by: str('Person acknowledging'), comment: str('Comment') }, []) } } },
+          responses: { '404': json(ref('Error'), 'No such alarm'), '409': json(ref('Error'), 'Already acknowledged or closed') },
+        },
+      ),
     },
+    '/alarms/{id}/comments': {
+      post: operation(
+        'Add a comment to the history of an alarm',
+        'Alarms',
+        'operator',
+        api,
+        [idP],
+        json(obj({ history: arr(ref('AlarmHistoryEntry')) }), 'Created: the history with the comment'),
+        '',
+        {
+          status: '201',
+          requestBody: { required: true, content: { 'application/json': { schema: obj({ text: str('The comment'), by: str('Person commenting (added to the token name)') }, ['text']) } } },
+          responses: { '404': json(ref('Error'), 'No such alarm') },
+        },
+      ),
+    },
+    '/alarms/suppressions': get(
+      'Parameters whose alarms are suppressed now because they are calibrating (status 01)',
+      'Alarms',
+      'viewer',
+      api,
+      [],
+      json(obj({ suppressions: arr(obj({ station: str('Station id'), param: str('Parameter code'), since: int('Source time of the first calibrating reading, Unix ms'), note: str('Why') })) })),
+    ),
+    '/alarms/rules': get(
+      'The alarm rules in force',
+      'Alarms',
+      'viewer',
+      api,
+      [],
+      json(obj({ rules: arr({ type: 'object', description: 'id, name {vi,en}, kind, severity, notify, stations ("*" or ids), params, value, window_ms, raise, clear, hysteresis', additionalProperties: true }) })),
+    ),
+    '/alarms/notifications': get(
+      'The notification outbox (SMS, e-mail, …) with delivery status',
+      'Alarms',
+      'viewer',
+      api,
+      [q('alarm', 'Alarm id', { type: 'integer' }), q('status', 'Delivery status'), q('recipient', 'Recipient id'), q('limit', 'Max items (default 100)', { type: 'integer' })],
+      json(obj({ configured: { type: 'boolean', description: 'false when no recipients file is configured' }, notifications: arr(ref('Notification')) })),
+    ),
+    '/alarms/sms-inbound': {
+      post: operation(
+        "Webhook for the SMS gateway: a recipient's reply (OK 12, ACK 12, XN 12) acknowledges an alarm",
+        'Alarms',
+        'public',
+        api,
+        [],
+        json(obj({ ok: { type: 'boolean' }, acknowledged: int('Alarm acknowledged'), reason: str('Why nothing was done') }, ['ok']), 'Taken (ok: false when nothing could be done, so the gateway does not retry)'),
+        'No token needed, but the body must carry the HMAC signature configured under `inbound.signature` in the recipients file (or the call must carry an operator token). 404 when no recipients file is configured.',
+        {
+          requestBody: {
+            required: true,
+            content: {
+              'application/x-www-form-urlencoded': { schema: { type: 'object', description: 'Sender and text fields, named by inbound.from_field and inbound.text_field' } },
+              'application/json': { schema: { type: 'object', description: 'Sender and text fields, named by inbound.from_field and inbound.text_field' } },
+            },
+          },
+          responses: { '400': json(ref('Error'), 'Sender or text missing'), '401': json(ref('Error'), 'Bad or missing signature'), '404': json(ref('Error'), 'No recipients file configured') },
+        },
+      ),
+    },
+    '/reports/compliance': get(
+      "Daily QCVN compliance of a station: exceedances against its limit profile with each limit's averaging period",
+      'Reports',
+      'viewer',
+      api,
+      reportQ,
+      json(obj({ reports: arr(ref('ComplianceReport'), 'One per day') })),
+      'The profile per station is `reports.stations.<id>.profile` in the ingest config; only valid readings (status 00, no QC flag) are judged. Annual limits are not judged by a daily report.',
+      { responses: { '404': json(ref('Error'), 'No such station') } },
+    ),
+    '/reports/compliance.csv': get(
+      'The compliance report as CSV, one row per day, parameter and period',
+      'Reports',
+      'viewer',
+      api,
+      reportQ,
+      csvBody('`day,station,profile,param,period,column,limit_min,limit_max,unit,evaluated,expected,exceedances,worst,status,first_exceeded_at,limit_source,note`'),
+      '',
+      { responses: { '404': json(ref('Error'), 'No such station') } },
+    ),
+    '/reports/completeness': get(
+      'Daily data completeness of a station: records received and valid against those expected, per parameter',
+      'Reports',
+      'viewer',
+      api,
+      reportQ,
+      json(obj({ reports: arr(ref('CompletenessReport'), 'One per day') })),
+      "Expected records come from the station's `expected_interval_s`.",
+      { responses: { '404': json(ref('Error'), 'No such station') } },
+    ),
+    '/reports/completeness.csv': get(
+      'The completeness report as CSV, one row per day and parameter',
+      'Reports',
+      'viewer',
+      api,
+      reportQ,
+      csvBody('`day,station,param,expected,received,valid,calibrating,device_error,received_pct,valid_pct,valid_hours,expected_interval_s`'),
+      '',
+      { responses: { '404': json(ref('Error'), 'No such station') } },
+    ),
     '/rejects': get(
       'Quarantined input with reasons and raw payloads',
       'Operations',
       'viewer',
       api,
       [stationQ(false), q('reason', 'Reject reason'), q('limit', 'Max items (default 100)', { type: 'integer' })],
-      json(obj({ counts: { type: 'object', additionalProperties: { type: 'integer' } }, items: arr({ type: 'object' }) })),
+      json(obj({ counts: { type: 'object', additionalProperties: { type: 'integer' }, description: 'Rejects kept, per reason' }, items: arr(ref('Reject')) })),
+    ),
+    '/admin/flows/export': get(
+      'The deployed Node-RED flows without credentials, as a flows.json download',
+      'Operations',
+      'admin',
+      api,
+      [],
+      { description: 'flows.json (Content-Disposition: attachment), for version control or import into the editor', content: { 'application/json': { schema: arr({ type: 'object', additionalProperties: true }) } } },
+      'Served only when Node-RED is enabled in the ingest.',
     ),
     '/session': {
       ...get('Who is signed in', 'Access', 'public', api, [], json(ref('Session'))),
-      post: {
-        summary: 'Sign in with an API token (sets an HttpOnly cookie for the dashboard)',
-        tags: ['Access'],
+      post: operation('Sign in with an API token (sets an HttpOnly cookie for the dashboard)', 'Access', 'public', api, [], json(ref('Session')), '', {
         requestBody: { required: true, content: { 'application/json': { schema: obj({ token: str('API token') }) } } },
-        responses: { '200': json(ref('Session')), '400': errors['400'], '401': errors['401'] },
-      },
-      delete: { summary: 'Sign out (clears the cookie)', tags: ['Access'], responses: { '200': json(ref('Session')) } },
+        responses: { '400': errors['400'], '401': errors['401'] },
+      }),
+      delete: operation('Sign out (clears the cookie)', 'Access', 'public', api, [], json(ref('Session'))),
     },
     '/config': get('What the dashboard needs to know about this server (open data mode, map tiles)', 'Access', 'public', api, [], json(obj({ open_data: str('public | key'), map: obj({ tile_url: { type: 'string', nullable: true }, tile_attribution: { type: 'string', nullable: true } }) }))),
     '/admin/tokens': get('Token holders (names and roles, never the tokens)', 'Access', 'admin', api, [], json(obj({ tokens: arr(obj({ name: str('Holder'), role: str('Role') })) }))),
@@ -293,6 +547,7 @@ export function openApiDocument(api: ApiConfig): Json {
       { name: 'Stations' },
       { name: 'Data', description: 'Open data: public or key-only by configuration' },
       { name: 'Alarms' },
+      { name: 'Reports', description: 'Daily QCVN compliance and data completeness, JSON and CSV' },
       { name: 'Operations' },
       { name: 'Access' },
     ],
