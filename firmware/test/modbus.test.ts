@@ -61,6 +61,8 @@ describe('RTU slave: frames per the Modbus specifications', () => {
   });
 });
 
+// The register level, seen by a plain Modbus master: the gateway's own end-to-end poll is gateway-rtu.test.ts,
+// but only a raw master sees the humidity bit, the diagnostics, exceptions and the silence for another unit.
 describe('the node as a Modbus RTU slave on a pseudo-terminal, polled by a real Modbus master', () => {
   let rig: SimRig | undefined;
   let app: App | undefined;
