@@ -1,4 +1,5 @@
 import { renameSync, writeFileSync, copyFileSync, existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { ConfigError } from '@envmon/hardware';
@@ -10,7 +11,6 @@ import { deviceParams, parseGatewayConfig, type GatewayConfig } from './config.t
 import { startLocalHttp, type LocalHttp } from './http/local-http.ts';
 import { OUTBOX_FILE, openOutbox } from './outbox/outbox.ts';
 import { createPublisher } from './publish/mqtt-publisher.ts';
-import { createTt10Exporter } from './tt10/exporter.ts';
 
 export const GATEWAY_VERSION = 'envmon-gateway 0.2.0';
 
@@ -60,6 +60,22 @@ export interface RunningGateway {
 const DAY_MS = 86_400_000;
 
 /**
+ * mqtt-packet (under mqtt.js) by default builds, at the first packet written, a cache of 65,536 two-byte Buffers
+ * (one per uint16 value, for packet ids and lengths) and keeps it for the life of the process: ≈ 8 MB of V8 heap
+ * that every major GC marks again, to save a 2-byte allocation per publish. Turned off for the process before the
+ * first connection. mqtt.js's own switch is its `writeCache: false` client option, which does exactly this;
+ * this reaches the same mqtt-packet instance mqtt.js uses (resolved from mqtt's own location).
+ */
+function dropMqttNumberCache(): void {
+  try {
+    const fromMqtt = createRequire(createRequire(import.meta.url).resolve('mqtt'));
+    (fromMqtt('mqtt-packet') as { writeToStream: { cacheNumbers: boolean } }).writeToStream.cacheNumbers = false;
+  } catch {
+    // another mqtt-packet layout: keep its default (a memory cost, not a fault)
+  }
+}
+
+/**
  * Starts a station gateway: acquisition (buses and device pollers) → calibration status → outbox (raw samples and
  * their 1- and 5-minute means, one transaction per poll) → publisher; bounds on the outbox; TT10 files; the local
  * HTTP query server; MQTT commands. Order on stop: acquisition first (no reading after the outbox closes), then the
@@ -91,18 +107,36 @@ export async function startGateway(initial: GatewayConfig, opts: GatewayOptions 
   let averager: Averager = makeAverager(config);
   let acq: Acquisition = await makeAcquisition(config);
   let inserted = 0;
-  // Group commit: polls that finish within GROUP_MS of each other (devices share aligned slots, so most do) go
-  // to disk in one transaction, one fsync. A kill -9 can lose at most the last GROUP_MS of readings not yet
-  // written; everything written is durable (synchronous=FULL).
-  const GROUP_MS = 20;
+  // Group commit, one transaction (one fsync) per poll slot: devices share aligned slots, but the polls of one
+  // slot finish spread out (an RTU bus answers one slave after the other, ≈ 30 ms each at 19200 baud). A group is
+  // written once no poll has joined it for GROUP_QUIET_MS, and at the latest GROUP_MAX_MS after its first poll.
+  // A kill -9 can lose at most the last GROUP_MAX_MS of readings not yet written (never acknowledged upstream:
+  // the publisher only sends what is in the outbox); everything written is durable (synchronous=FULL).
+  const GROUP_QUIET_MS = 50;
+  const GROUP_MAX_MS = 250;
   let pending: Reading[] = [];
   let groupTimer: NodeJS.Timeout | undefined;
+  let groupFirst = 0;
+  let groupLast = 0;
   const flushGroup = (): void => {
     groupTimer = undefined;
     if (pending.length === 0) return;
     const rs = pending;
     pending = [];
     store(rs);
+  };
+  // One timer per group, re-armed only when a poll joined meanwhile (no clearTimeout/setTimeout per poll).
+  const groupDue = (): void => {
+    const t = performance.now();
+    const due = Math.min(groupLast + GROUP_QUIET_MS, groupFirst + GROUP_MAX_MS);
+    if (t + 1 < due) groupTimer = setTimeout(groupDue, due - t);
+    else flushGroup();
+  };
+  const joinGroup = (): void => {
+    groupLast = performance.now();
+    if (groupTimer) return;
+    groupFirst = groupLast;
+    groupTimer = setTimeout(groupDue, GROUP_QUIET_MS);
   };
 
   function makeAverager(c: GatewayConfig): Averager {
@@ -130,7 +164,7 @@ export async function startGateway(initial: GatewayConfig, opts: GatewayOptions 
       onReadings: (raw) => {
         const readings = calibration.apply(raw);
         pending.push(...readings, ...averager.add(readings));
-        groupTimer ??= setTimeout(flushGroup, GROUP_MS);
+        joinGroup();
       },
     });
   }
@@ -163,6 +197,7 @@ export async function startGateway(initial: GatewayConfig, opts: GatewayOptions 
     };
   };
 
+  dropMqttNumberCache();
   const publisher = createPublisher({ config, outbox, log, software: GATEWAY_VERSION, devices, startedAt, onCommand: (cmd) => command(cmd) });
 
   let reloading = false;
@@ -266,7 +301,8 @@ export async function startGateway(initial: GatewayConfig, opts: GatewayOptions 
   log.info({ data_dir: config.dataDir, devices: config.devices.map((d) => d.id), outbox_depth: outbox.depth(), open_batches: outbox.openBatches().length }, 'gateway starting');
   publisher.start();
   acq.start();
-  const tt10 = config.tt10 ? createTt10Exporter({ config: config.tt10, dbPath, dir: join(config.dataDir, 'tt10'), archiveDays: config.archiveDays, log: log.child({ part: 'tt10' }), ...(opts.now ? { now: opts.now } : {}) }) : undefined;
+  // TT10 files (and their FTP/SFTP clients: basic-ftp, ssh2) are loaded only when configured.
+  const tt10 = config.tt10 ? (await import('./tt10/exporter.ts')).createTt10Exporter({ config: config.tt10, dbPath, dir: join(config.dataDir, 'tt10'), archiveDays: config.archiveDays, log: log.child({ part: 'tt10' }), ...(opts.now ? { now: opts.now } : {}) }) : undefined;
   tt10?.start();
   const http: LocalHttp | undefined = config.http ? await startLocalHttp({ ...config.http, dbPath, health, log }) : undefined;
 

@@ -6,19 +6,20 @@
  * outbox with synchronous=FULL. After a 10 s warm-up, CPU (utime + stime from /proc/<pid>/stat) and RSS
  * (/proc/<pid>/status) are sampled for 30 s. The simulators and the broker run in this process, not the gateway's.
  *
- * Measured twice: as the repo runs it (`node --import tsx`, TypeScript transpiled in-process: the tsx loader alone
- * costs ≈ 36 MB RSS) and as a Pi would run it, bundled to one JavaScript file by esbuild (native and serial
- * packages left external). Both with `--max-semi-space-size=2` (V8's young generation capped at 2 MB per
+ * Measured twice: as the repo runs it in development (`node --import tsx`, TypeScript transpiled in a loader
+ * thread: ≈ 40 MB RSS of its own) and as production runs it (gateway/build.ts: the repo's TypeScript bundled by
+ * esbuild, npm packages loaded from node_modules; deploy/systemd/envmon-gateway.service runs that build). Both with `--max-semi-space-size=2` (V8's young generation capped at 2 MB per
  * semi-space: the gateway's allocation is small and steady, and the default 16 MB costs RSS for nothing).
  */
-import { spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Aedes } from 'aedes';
 import { catalogue } from '@envmon/protocol';
 import { openPtyPair, parseProfile, startModbusRtuSimulator, startModbusTcpSimulator, type ModbusRtuSimulator, type ModbusTcpSimulator, type PtyPair } from '@envmon/hardware';
+import { buildGateway } from '../../gateway/build.ts';
 import { openArchive } from '../../gateway/src/outbox/archive.ts';
 import { tempDir } from '../../gateway/test/helpers.ts';
 import type { BenchFigure } from './types.ts';
@@ -67,9 +68,10 @@ export async function bench(): Promise<BenchFigure[]> {
       for (let k = 0; k < 8; k++) devices.push({ id: `rtu${b}-${k + 1}`, transport: { kind: 'serial', path: pair.a, baudRate: 19200, parity: 'none', dataBits: 8, stopBits: 1 }, unitId: k + 1 });
     }
 
-    const bundle = buildBundle();
+    const bundle = await buildBundle();
     const figures: BenchFigure[] = [];
-    for (const runtime of ['tsx', 'bundled JS'] as const) {
+    // BENCH_GATEWAY_RUNTIME=tsx or =built measures only that one.
+    for (const runtime of (['tsx', 'built JS (production)'] as const).filter((r) => !process.env.BENCH_GATEWAY_RUNTIME || r.startsWith(process.env.BENCH_GATEWAY_RUNTIME))) {
       const entry = runtime === 'tsx' ? ['--import', 'tsx', join(ROOT, 'scripts/bench/gateway/child.ts')] : [bundle];
       figures.push(...(await measure(runtime, entry, brokerPort, yaml, devices)));
     }
@@ -79,19 +81,10 @@ export async function bench(): Promise<BenchFigure[]> {
   }
 }
 
-/** esbuild (tsx's own) bundles the child to node_modules/.cache/envmon-bench/src/child.mjs, beside copies of the
- *  files the protocol reads relative to its module (envmon.proto, parameters.yaml). */
-function buildBundle(): string {
-  const out = join(ROOT, 'node_modules/.cache/envmon-bench');
-  mkdirSync(join(out, 'src'), { recursive: true });
-  copyFileSync(join(ROOT, 'protocol/envmon.proto'), join(out, 'envmon.proto'));
-  copyFileSync(join(ROOT, 'protocol/parameters.yaml'), join(out, 'parameters.yaml'));
-  const file = join(out, 'src/child.mjs');
-  const externals = ['better-sqlite3', 'serialport', '@serialport/*', 'johnny-five', 'firmata-io', 'modbus-serial'].map((e) => `--external:${e}`);
-  const r = spawnSync(join(ROOT, 'node_modules/.bin/esbuild'), [join(ROOT, 'scripts/bench/gateway/child.ts'), '--bundle', '--platform=node', '--format=esm', '--target=node20', `--outfile=${file}`, ...externals,
-    '--banner:js=import { createRequire } from "module"; const require = createRequire(import.meta.url);', '--log-level=error'], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`esbuild failed: ${r.stderr}`);
-  return file;
+/** The production build (gateway/build.ts: the repo's TypeScript bundled, npm packages external, as
+ *  deploy/systemd/envmon-gateway.service runs it) of the bench child, to node_modules/.cache/envmon-bench/. */
+async function buildBundle(): Promise<string> {
+  return buildGateway(join(ROOT, 'scripts/bench/gateway/child.ts'), join(ROOT, 'node_modules/.cache/envmon-bench/child.mjs'));
 }
 
 async function measure(runtime: string, entry: string[], brokerPort: number, yaml: string, devices: unknown[]): Promise<BenchFigure[]> {
@@ -101,7 +94,7 @@ async function measure(runtime: string, entry: string[], brokerPort: number, yam
     const specFile = join(dir, 'spec.json');
     const dataDir = join(dir, 'data');
     writeFileSync(specFile, JSON.stringify({ brokerPort, dataDir, profileYaml: yaml, devices }));
-    const child = spawn(process.execPath, [...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF] : []), '--max-semi-space-size=2', ...entry, specFile], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF] : []), ...(process.env.BENCH_NODE_FLAGS?.split(' ').filter(Boolean) ?? []), '--max-semi-space-size=2', ...entry, specFile], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
     const exited = new Promise<void>((r) => child.once('exit', () => r()));
     stops.unshift(async () => {
       if (child.exitCode === null) child.kill('SIGTERM');

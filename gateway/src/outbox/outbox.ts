@@ -125,7 +125,9 @@ export function openOutbox(path: string, station: string): Outbox {
   const selBatchSize = db.prepare<[number], { n: number }>(`SELECT count(*) AS n FROM outbox WHERE batch_seq = ?`);
   const delBatch = db.prepare(`DELETE FROM batches WHERE seq = ?`);
   const selDepth = db.prepare<[], { n: number }>(`SELECT count(*) AS n FROM outbox`);
-  const selOldest = db.prepare<[], { t: number | null }>(`SELECT min(a.time) AS t FROM outbox o JOIN archive a ON a.id = o.reading_id`);
+  // CROSS JOIN pins the outbox as the outer loop. With a plain JOIN SQLite walks the archive's time index and
+  // probes the outbox for each row, i.e. it reads every acknowledged reading (up to archive_days of them) first.
+  const selOldest = db.prepare<[], { t: number | null }>(`SELECT min(a.time) AS t FROM outbox o CROSS JOIN archive a ON a.id = o.reading_id`);
   const delOld = db.prepare(`DELETE FROM archive WHERE time < ? AND id NOT IN (SELECT reading_id FROM outbox)`);
 
   const insert = db.transaction((readings: readonly Reading[]) => {

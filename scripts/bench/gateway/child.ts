@@ -40,7 +40,10 @@ process.stdout.write('ready\n');
 process.on('SIGTERM', () => {
   void gw.stop().then(() => process.exit(0));
 });
+// BENCH_NODE_FLAGS=--expose-gc: a full GC before each report, so `heap` is the live heap (costs CPU: not for figures).
+const gc = (globalThis as { gc?: () => void }).gc;
 setInterval(() => {
+  gc?.();
   const h = gw.health();
   const m = process.memoryUsage();
   const mb = (x: number) => Math.round(x / 1048576);
