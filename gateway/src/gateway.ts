@@ -61,7 +61,7 @@ const DAY_MS = 86_400_000;
 
 /**
  * mqtt-packet (under mqtt.js) by default builds, at the first packet written, a cache of 65,536 two-byte Buffers
- * (one per uint16 value, for packet ids and lengths) and keeps it for the life of the process: ≈ 8 MB of V8 heap
+ * (one per uint16 value, for packet ids and lengths) and keeps it for the life of the process: ≈ 7 MB of V8 heap
  * that every major GC marks again, to save a 2-byte allocation per publish. Turned off for the process before the
  * first connection. mqtt.js's own switch is its `writeCache: false` client option, which does exactly this;
  * this reaches the same mqtt-packet instance mqtt.js uses (resolved from mqtt's own location).

@@ -8,8 +8,8 @@
  *
  * Measured twice: as the repo runs it in development (`node --import tsx`, TypeScript transpiled in a loader
  * thread: ≈ 40 MB RSS of its own) and as production runs it (gateway/build.ts: the repo's TypeScript bundled by
- * esbuild, npm packages loaded from node_modules; deploy/systemd/envmon-gateway.service runs that build). Both with `--max-semi-space-size=2` (V8's young generation capped at 2 MB per
- * semi-space: the gateway's allocation is small and steady, and the default 16 MB costs RSS for nothing).
+ * esbuild, npm packages loaded from node_modules; deploy/systemd/envmon-gateway.service runs that build). Both with the systemd unit's V8 flags (PRODUCTION_V8_FLAGS: `--max-semi-space-size=2`,
+ * `--max-old-space-size=96`).
  */
 import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -28,6 +28,8 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const WARMUP_MS = 10_000;
 const MEASURE_MS = 30_000;
 const TCK = Number(process.env.CLK_TCK ?? 100); // USER_HZ: 100 on Linux
+/** The V8 flags of deploy/systemd/envmon-gateway.service's ExecStart (why: comments there and gateway/README.md). */
+const PRODUCTION_V8_FLAGS = ['--max-semi-space-size=2', '--max-old-space-size=96'];
 
 function benchProfile(): string {
   const codes = catalogue().codes().slice(0, 20);
@@ -94,7 +96,7 @@ async function measure(runtime: string, entry: string[], brokerPort: number, yam
     const specFile = join(dir, 'spec.json');
     const dataDir = join(dir, 'data');
     writeFileSync(specFile, JSON.stringify({ brokerPort, dataDir, profileYaml: yaml, devices }));
-    const child = spawn(process.execPath, [...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF] : []), ...(process.env.BENCH_NODE_FLAGS?.split(' ').filter(Boolean) ?? []), '--max-semi-space-size=2', ...entry, specFile], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF] : []), ...(process.env.BENCH_NODE_FLAGS?.split(' ').filter(Boolean) ?? []), ...PRODUCTION_V8_FLAGS, ...entry, specFile], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
     const exited = new Promise<void>((r) => child.once('exit', () => r()));
     stops.unshift(async () => {
       if (child.exitCode === null) child.kill('SIGTERM');
