@@ -2,12 +2,11 @@
  * Starts a private Redis (Debian's `redis-server`) on loopback for tests: own free port, own temp directory,
  * no persistence to disk, nothing shared with a system instance on 6379.
  */
-import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
+import { findBinary, skipReasonFor, spawnTestServer, waitUntilReady } from '../../../scripts/lib/test-server.ts';
 import { freePort } from './influxd.ts';
 
 export interface RunningRedis {
@@ -18,20 +17,14 @@ export interface RunningRedis {
   stop(): Promise<void>;
 }
 
+/** `$REDIS_SERVER` when set, else `redis-server` on PATH, else /usr/bin. */
 export function redisServerPath(): string | undefined {
-  const explicit = process.env.REDIS_SERVER;
-  if (explicit) return existsSync(explicit) ? explicit : undefined;
-  const candidates = [
-    ...(process.env.PATH ?? '').split(delimiter).filter(Boolean).map((dir) => join(dir, 'redis-server')),
-    '/usr/bin/redis-server',
-  ];
-  return candidates.find((p) => existsSync(p));
+  return findBinary('redis-server', 'REDIS_SERVER');
 }
 
 /** Why Redis tests should be skipped, or undefined. Under CI they always run (`.ci/run` installs redis-server). */
 export function redisSkipReason(env: NodeJS.ProcessEnv = process.env): string | undefined {
-  if (redisServerPath() !== undefined || env.CI) return undefined;
-  return 'redis-server not found (install the Debian package `redis-server`); Redis tests skipped locally';
+  return skipReasonFor('redis-server', 'redis-server', 'REDIS_SERVER', env);
 }
 
 /** One PING over a raw socket: true on +PONG. */
@@ -58,48 +51,12 @@ export async function startRedis(options: { startTimeoutMs?: number } = {}): Pro
   if (!bin) throw new Error('redis-server not found: install the Debian package `redis-server`');
   const dir = await mkdtemp(join(tmpdir(), 'envmon-redis-'));
   const port = await freePort();
-  const child = spawn(
+  const server = spawnTestServer(
     bin,
     ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--loglevel', 'warning'],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
+    { dir },
   );
-  let logTail = '';
-  const keep = (chunk: Buffer): void => {
-    logTail = (logTail + chunk.toString()).slice(-8000);
-  };
-  child.stdout.on('data', keep);
-  child.stderr.on('data', keep);
-  const killOnExit = (): void => {
-    child.kill('SIGKILL');
-  };
-  process.once('exit', killOnExit);
-
-  let stopped = false;
-  const stop = async (): Promise<void> => {
-    if (stopped) return;
-    stopped = true;
-    process.removeListener('exit', killOnExit);
-    if (child.exitCode === null && child.signalCode === null) {
-      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-      await exited;
-      clearTimeout(timer);
-    }
-    await rm(dir, { recursive: true, force: true });
-  };
-
-  const deadline = Date.now() + (options.startTimeoutMs ?? 10_000);
-  try {
-    for (;;) {
-      if (child.exitCode !== null) throw new Error(`redis-server exited with code ${child.exitCode} during startup:\n${logTail}`);
-      if (await ping(port)) break;
-      if (Date.now() > deadline) throw new Error(`redis-server did not answer PING in time:\n${logTail}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  } catch (err) {
-    await stop();
-    throw err;
-  }
+  await waitUntilReady(server, 'redis-server', () => ping(port), options.startTimeoutMs ?? 10_000);
+  const stop = server.stop;
   return { url: `redis://127.0.0.1:${port}`, port, stop };
 }

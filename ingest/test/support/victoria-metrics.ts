@@ -2,11 +2,10 @@
  * Starts a private single-node VictoriaMetrics (Debian's `victoria-metrics`) on loopback for tests: real server,
  * own temp `-storageDataPath`, own free port, nothing shared with a system instance on the default port 8428.
  */
-import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
+import { findBinary, skipReasonFor, spawnTestServer, waitUntilReady } from '../../../scripts/lib/test-server.ts';
 import { freePort } from './influxd.ts';
 
 export interface RunningVictoriaMetrics {
@@ -23,19 +22,12 @@ export interface RunningVictoriaMetrics {
 
 /** `$VICTORIA_METRICS` when set (used alone), else `victoria-metrics` on PATH, else Debian's /usr/bin path. */
 export function victoriaMetricsPath(): string | undefined {
-  const explicit = process.env.VICTORIA_METRICS;
-  if (explicit) return existsSync(explicit) ? explicit : undefined;
-  const candidates = [
-    ...(process.env.PATH ?? '').split(delimiter).filter(Boolean).map((dir) => join(dir, 'victoria-metrics')),
-    '/usr/bin/victoria-metrics',
-  ];
-  return candidates.find((p) => existsSync(p));
+  return findBinary('victoria-metrics', 'VICTORIA_METRICS');
 }
 
 /** Why the VictoriaMetrics tests should be skipped, or undefined. Under CI they always run (`.ci/run` installs it). */
 export function victoriaMetricsSkipReason(env: NodeJS.ProcessEnv = process.env): string | undefined {
-  if (victoriaMetricsPath() !== undefined || env.CI) return undefined;
-  return 'victoria-metrics not found (install the Debian package `victoria-metrics`); VictoriaMetrics tests skipped locally';
+  return skipReasonFor('victoria-metrics', 'victoria-metrics', 'VICTORIA_METRICS', env);
 }
 
 export interface VictoriaMetricsOptions {
@@ -59,50 +51,14 @@ export async function startVictoriaMetrics(options: VictoriaMetricsOptions = {})
   ];
   if (options.dedupMinScrapeInterval) args.push(`-dedup.minScrapeInterval=${options.dedupMinScrapeInterval}`);
 
-  let logTail = '';
-  const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  const keep = (chunk: Buffer): void => {
-    logTail = (logTail + chunk.toString()).slice(-8000);
-  };
-  child.stdout.on('data', keep);
-  child.stderr.on('data', keep);
-  const killOnExit = (): void => {
-    child.kill('SIGKILL');
-  };
-  process.once('exit', killOnExit);
-
-  let stopped = false;
-  const stop = async (): Promise<void> => {
-    if (stopped) return;
-    stopped = true;
-    process.removeListener('exit', killOnExit);
-    if (child.exitCode === null && child.signalCode === null) {
-      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-      await exited;
-      clearTimeout(timer);
-    }
-    await rm(dir, { recursive: true, force: true });
-  };
-
-  try {
-    const deadline = Date.now() + (options.startTimeoutMs ?? 20_000);
-    for (;;) {
-      if (child.exitCode !== null) throw new Error(`victoria-metrics exited with code ${child.exitCode} during startup:\n${logTail}`);
-      try {
-        const res = await fetch(`${url}/health`, { signal: AbortSignal.timeout(1000) });
-        if (res.ok) break;
-      } catch {
-        // not listening yet
-      }
-      if (Date.now() > deadline) throw new Error(`victoria-metrics did not answer /health in time:\n${logTail}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  } catch (err) {
-    await stop();
-    throw err;
-  }
+  const server = spawnTestServer(bin, args, { dir });
+  await waitUntilReady(
+    server,
+    'victoria-metrics',
+    async () => (await fetch(`${url}/health`, { signal: AbortSignal.timeout(1000) })).ok,
+    options.startTimeoutMs ?? 20_000,
+  );
+  const stop = server.stop;
 
   const flush = async (): Promise<void> => {
     const res = await fetch(`${url}/internal/force_flush`, { signal: AbortSignal.timeout(5000) });
