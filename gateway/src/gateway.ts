@@ -1,5 +1,4 @@
 import { renameSync, writeFileSync, copyFileSync, existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { ConfigError } from '@envmon/hardware';
@@ -58,22 +57,6 @@ export interface RunningGateway {
 }
 
 const DAY_MS = 86_400_000;
-
-/**
- * mqtt-packet (under mqtt.js) by default builds, at the first packet written, a cache of 65,536 two-byte Buffers
- * (one per uint16 value, for packet ids and lengths) and keeps it for the life of the process: ≈ 7 MB of V8 heap
- * that every major GC marks again, to save a 2-byte allocation per publish. Turned off for the process before the
- * first connection. mqtt.js's own switch is its `writeCache: false` client option, which does exactly this;
- * this reaches the same mqtt-packet instance mqtt.js uses (resolved from mqtt's own location).
- */
-function dropMqttNumberCache(): void {
-  try {
-    const fromMqtt = createRequire(createRequire(import.meta.url).resolve('mqtt'));
-    (fromMqtt('mqtt-packet') as { writeToStream: { cacheNumbers: boolean } }).writeToStream.cacheNumbers = false;
-  } catch {
-    // another mqtt-packet layout: keep its default (a memory cost, not a fault)
-  }
-}
 
 /**
  * Starts a station gateway: acquisition (buses and device pollers) → calibration status → outbox (raw samples and
@@ -197,7 +180,6 @@ export async function startGateway(initial: GatewayConfig, opts: GatewayOptions 
     };
   };
 
-  dropMqttNumberCache();
   const publisher = createPublisher({ config, outbox, log, software: GATEWAY_VERSION, devices, startedAt, onCommand: (cmd) => command(cmd) });
 
   let reloading = false;
