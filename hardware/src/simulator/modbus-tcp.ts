@@ -1,7 +1,7 @@
 import { createServer } from 'node:net';
 import Modbus from 'modbus-serial';
-import type { DeviceProfile, FunctionCode } from '../profile/schema.ts';
-import { rawFor, registerImage, type DeviceState, type ValueOverride } from './register-image.ts';
+import type { DeviceProfile } from '../profile/schema.ts';
+import { createSimulatedDevice, type SimulatedDevice } from './device.ts';
 
 export interface ModbusTcpSimulatorOptions {
   profile: DeviceProfile;
@@ -16,38 +16,19 @@ export interface ModbusTcpSimulatorOptions {
   now?: () => number;
 }
 
-export interface ModbusTcpSimulator {
+/** The simulated instrument (setFault, setCalibrating, setValue) behind a Modbus TCP listener. */
+export interface ModbusTcpSimulator extends Pick<SimulatedDevice, 'setFault' | 'setCalibrating' | 'setValue'> {
   port: number;
   host: string;
   stop(): Promise<void>;
-  /** Sets the fault bit of every status register (the gateway then reports status 02). */
-  setFault(on: boolean): void;
-  /** Sets the calibration bit of every status register (status 01). */
-  setCalibrating(on: boolean): void;
-  /** Forces one parameter's register to a value, its sentinel or NaN; `undefined` returns it to the signal. */
-  setValue(param: string, value: ValueOverride | undefined): void;
 }
-
-/** Modbus exception 02, "illegal data address": what a real device answers for an unmapped register. */
-const ILLEGAL_DATA_ADDRESS = { modbusErrorCode: 0x02, msg: 'Illegal data address' };
 
 /** Serves a device profile as a Modbus TCP slave on loopback (or `host`), with values from the signal model. */
 export async function startModbusTcpSimulator(opts: ModbusTcpSimulatorOptions): Promise<ModbusTcpSimulator> {
   const { profile, host = '127.0.0.1', unitId = 1 } = opts;
   const seed = opts.seed ?? Math.floor(Math.random() * 0x7fffffff);
-  const now = opts.now ?? Date.now;
-  const state: DeviceState = { fault: false, calibrating: false, overrides: new Map() };
-
-  const read = (fn: FunctionCode, addr: number, length: number): number[] => {
-    const image = registerImage(profile, fn, now(), seed, state);
-    const words: number[] = [];
-    for (let i = 0; i < length; i++) {
-      const w = image.get(addr + i);
-      if (w === undefined) throw ILLEGAL_DATA_ADDRESS;
-      words.push(w);
-    }
-    return words;
-  };
+  const device = createSimulatedDevice(profile, seed, opts.now ?? Date.now);
+  const read = device.read.bind(device);
   // ServerTCP calls the single-register form for a length-1 read and the multiple form otherwise.
   const vector = {
     getHoldingRegister: (addr: number) => read(3, addr, 1)[0]!,
@@ -65,19 +46,9 @@ export async function startModbusTcpSimulator(opts: ModbusTcpSimulatorOptions): 
       stopped ??= new Promise<void>((resolve) => server.close(() => resolve()));
       return stopped;
     },
-    setFault(on) {
-      state.fault = on;
-    },
-    setCalibrating(on) {
-      state.calibrating = on;
-    },
-    setValue(param, value) {
-      const reg = profile.registers.find((r) => r.param === param);
-      if (!reg) throw new Error(`${param} is not in profile ${profile.id}`);
-      if (value === undefined) return void state.overrides.delete(param);
-      rawFor(reg, now(), seed, value); // refuse now what the register could not hold, not at the next read
-      state.overrides.set(param, value);
-    },
+    setFault: (on) => device.setFault(on),
+    setCalibrating: (on) => device.setCalibrating(on),
+    setValue: (param, value) => device.setValue(param, value),
   };
 }
 
