@@ -62,27 +62,14 @@ export function openAlarmDb(path: string): Database.Database {
   return db;
 }
 
-interface AlarmRow {
-  id: number;
-  rule: string;
+/** How SQLite returns an alarm: the view's fields, with JSON and enum columns as plain strings. */
+type AlarmRow = Omit<AlarmView, 'rule_name' | 'kind' | 'severity' | 'state' | 'limit'> & {
   rule_name: string;
   kind: string;
   severity: string;
-  station: string;
-  param: string;
   state: string;
-  occurrences: number;
-  raised_at: number;
-  acknowledged_at: number | null;
-  acknowledged_by: string | null;
-  cleared_at: number | null;
-  closed_at: number | null;
-  value: number | null;
-  last_value: number | null;
   limit_json: string | null;
-  detail: string;
-  updated_at: number;
-}
+};
 
 function toView(r: AlarmRow): AlarmView {
   return {
