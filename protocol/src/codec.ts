@@ -82,7 +82,10 @@ export function decodeBatch(payload: Uint8Array): Batch {
   };
 }
 
-/** The JSON twin: `{"station","seq","sent_at","readings":[{"param","time","value","status","qc_flags","period_s"}]}`. */
+/**
+ * The JSON twin: `{"station","seq","sent_at","readings":[{"param","time","value","status","qc_flags","period_s"}]}`;
+ * a mean (period_s > 0) also has `"samples"` and `"coverage"`, as in protobuf.
+ */
 export function encodeBatchJson(batch: Batch): string {
   return JSON.stringify(batch);
 }
@@ -121,7 +124,12 @@ export function batchFromObject(raw: unknown): Batch {
     if (!isWholeNumber(qc)) fail(`readings[${i}].qc_flags must be a non-negative integer`);
     const period = x.period_s ?? 0;
     if (!isWholeNumber(period)) fail(`readings[${i}].period_s must be a non-negative integer`);
-    return {
+    if (x.samples !== undefined && !isWholeNumber(x.samples)) fail(`readings[${i}].samples must be a non-negative integer`);
+    if (x.coverage !== undefined && (typeof x.coverage !== 'number' || !(x.coverage >= 0 && x.coverage <= 1))) {
+      fail(`readings[${i}].coverage must be a number from 0 to 1`);
+    }
+    if (x.coverage !== undefined && x.samples === undefined) fail(`readings[${i}].coverage needs samples`);
+    const reading: Reading = {
       param: x.param as string,
       time: x.time as number,
       value: (x.value as number | null | undefined) ?? null,
@@ -129,6 +137,12 @@ export function batchFromObject(raw: unknown): Batch {
       qc_flags: qc as number,
       period_s: period as number,
     };
+    // As in protobuf: a mean's counts are carried only when it had samples; a raw sample (period 0) has none.
+    if ((period as number) > 0 && ((x.samples as number | undefined) ?? 0) > 0) {
+      reading.samples = x.samples as number;
+      reading.coverage = (x.coverage as number | undefined) ?? 0;
+    }
+    return reading;
   });
   return { station: o.station as string, seq: o.seq as number, sent_at: sentAt as number, readings };
 }
