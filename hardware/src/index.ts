@@ -1,7 +1,12 @@
 export * from './registers.ts';
 export {
+  BIT_ROLES,
   GENERIC_SOURCE,
+  profileParams,
+  type BitFunction,
+  type BitRole,
   type DeviceProfile,
+  type ProfileBit,
   type FunctionCode,
   type ProfileRegister,
   type SimSpec,

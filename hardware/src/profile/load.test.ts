@@ -119,4 +119,74 @@ describe('profile loading', () => {
     expect(loadProfile(join(dir, 'acme.yaml')).id).toBe('test-device');
     expect(() => loadProfile(join(dir, 'missing.yaml'))).toThrow(/missing\.yaml.*cannot read the file \(ENOENT\)/s);
   });
+  it('reads coils and discrete inputs: roles, active level, params, wire addresses', () => {
+    const p = parseProfile(
+      GOOD.replace('status:', `bits:
+  - { name: FLOW ALARM, function: 2, address: 10001, role: fault, params: [PM2_5] }
+  - { name: SYSTEM OK, function: 2, address: 10002, role: fault, active: low }
+  - { name: ZERO CAL, function: 1, address: 1, role: calibration }
+  - { name: HUMID, function: 2, address: 10003, role: humidity, params: [PM2_5] }
+status:`),
+      'good.yaml',
+    );
+    expect(p.bits).toMatchObject([
+      { name: 'FLOW ALARM', function: 2, wireAddress: 10000, role: 'fault', activeLow: false, params: ['PM2_5'] },
+      { name: 'SYSTEM OK', wireAddress: 10001, activeLow: true, params: ['PM2_5', 'TEMP'] },
+      { name: 'ZERO CAL', function: 1, wireAddress: 0, role: 'calibration' },
+      { name: 'HUMID', role: 'humidity', params: ['PM2_5'] },
+    ]);
+    expect(p.maxBitsPerRead).toBe(2000);
+    expect(p.maxBitGap).toBe(0);
+    const reading = parseProfile(GOOD.replace('status:', 'bits:\n  - { name: PUMP, function: 1, address: 5, role: reading, param: RH }\nstatus:'), 'good.yaml');
+    expect(reading.bits[0]).toMatchObject({ role: 'reading', param: 'RH', params: [] });
+    expect(reading.status[0]!.params).toEqual(['PM2_5', 'TEMP', 'RH']);
+  });
+
+  it('names the line of each mistake in bits', () => {
+    const shape = issuesOf(
+      GOOD.replace(
+        'status:',
+        `max_bits_per_read: 4000
+bits:
+  - { name: A, function: 3, address: 1, role: fault }
+  - { name: B, function: 2, address: 1, role: alarm }
+  - { name: C, function: 2, address: 2, role: reading }
+  - { name: F, function: 2, address: 5, role: fault, param: TEMP }
+status:`,
+      ),
+    );
+    const at = (issues: ReturnType<typeof issuesOf>, path: string) => issues.find((i) => i.path === path);
+    expect(at(shape, 'max_bits_per_read')).toMatchObject({ line: 18, file: 'bad.yaml' });
+    expect(at(shape, 'bits[0].function')).toMatchObject({ line: 20 });
+    expect(at(shape, 'bits[0].function')!.message).toMatch(/1 \(read coils.*2 \(read discrete inputs/);
+    expect(at(shape, 'bits[1].role')).toMatchObject({ line: 21 });
+    expect(at(shape, 'bits[2].param')!.message).toMatch(/reading bit needs `param`/);
+    expect(at(shape, 'bits[3].param')!.message).toMatch(/params: \[TEMP\]/);
+
+    const cross = issuesOf(
+      GOOD.replace(
+        'status:',
+        `bits:
+  - { name: D, function: 2, address: 3, role: reading, param: PM2_5 }
+  - { name: E, function: 2, address: 4, role: reading, param: PRESS }
+  - { name: F, function: 2, address: 4, role: fault, params: [NO2] }
+  - { name: F, function: 1, address: 4, role: fault }
+status:`,
+      ),
+    );
+    expect(at(cross, 'bits[0].param')).toMatchObject({ line: 19 });
+    expect(at(cross, 'bits[0].param')!.message).toMatch(/PM2_5 is already mapped/);
+    expect(at(cross, 'bits[1].param')!.message).toMatch(/PRESS cannot hold a 0\/1 value/);
+    expect(at(cross, 'bits[2].address')!.message).toMatch(/same bit as bits\[1\]/);
+    expect(at(cross, 'bits[2].params[0]')!.message).toMatch(/NO2 is not mapped/);
+    expect(at(cross, 'bits[3].name')!.message).toMatch(/already has the name "F"/);
+    expect(at(cross, 'bits[3].address')).toBeUndefined(); // coil 4 and discrete input 4 are different bits
+  });
+
+  it('accepts a humidity bit in a status register, distinct from the other bits', () => {
+    const p = parseProfile(GOOD.replace('fault_bit: 0 }', 'fault_bit: 0, humidity_bit: 2 }'), 'good.yaml');
+    expect(p.status[0]).toMatchObject({ faultBit: 0, humidityBit: 2 });
+    const [i] = issuesOf(GOOD.replace('fault_bit: 0 }', 'fault_bit: 0, humidity_bit: 0 }'));
+    expect(i).toMatchObject({ line: 19, path: 'status[0].humidity_bit' });
+  });
 });

@@ -44,20 +44,54 @@ const RegisterSchema = z.strictObject({
   sim: SimSchema.optional(),
 });
 
+const bitOfWord = z.number().int().min(0).max(15, 'a bit of a 16-bit register: 0..15');
+
 const StatusSchema = z
   .strictObject({
     function: z.union([z.literal(3), z.literal(4)], { error: 'function must be 3 (holding) or 4 (input)' }),
     address: z.number().int().min(0),
-    fault_bit: z.number().int().min(0).max(15, 'a bit of a 16-bit register: 0..15').optional(),
-    calibration_bit: z.number().int().min(0).max(15, 'a bit of a 16-bit register: 0..15').optional(),
+    fault_bit: bitOfWord.optional(),
+    calibration_bit: bitOfWord.optional(),
+    humidity_bit: bitOfWord.optional(),
     params: z.array(z.string()).optional(),
   })
-  .refine((s) => s.fault_bit !== undefined || s.calibration_bit !== undefined, {
-    message: 'a status register needs fault_bit, calibration_bit or both',
+  .refine((s) => s.fault_bit !== undefined || s.calibration_bit !== undefined || s.humidity_bit !== undefined, {
+    message: 'a status register needs fault_bit, calibration_bit or humidity_bit',
   })
-  .refine((s) => s.fault_bit === undefined || s.fault_bit !== s.calibration_bit, {
-    message: 'fault_bit and calibration_bit must be different bits',
-    path: ['calibration_bit'],
+  .superRefine((s, ctx) => {
+    const used = new Map<number, string>();
+    for (const k of ['fault_bit', 'calibration_bit', 'humidity_bit'] as const) {
+      const b = s[k];
+      if (b === undefined) continue;
+      const other = used.get(b);
+      if (other) ctx.addIssue({ code: 'custom', path: [k], message: `${other} and ${k} must be different bits` });
+      else used.set(b, k);
+    }
+  });
+
+/** What a single-bit input (coil or discrete input) means. */
+export const BIT_ROLES = ['fault', 'calibration', 'humidity', 'reading'] as const;
+export type BitRole = (typeof BIT_ROLES)[number];
+
+const BitSchema = z
+  .strictObject({
+    name: z.string().min(1, 'the name the manual gives this bit, e.g. "SAMPLE FLOW WARNING"'),
+    function: z.union([z.literal(1), z.literal(2)], {
+      error: 'function must be 1 (read coils, "0xxxx") or 2 (read discrete inputs, "1xxxx")',
+    }),
+    address: z.number().int('a whole bit address').min(0),
+    role: z.enum(BIT_ROLES, { error: 'role must be fault (status 02), calibration (status 01), humidity (QC flag humidity) or reading (a 0/1 value of `param`)' }),
+    active: z.enum(['high', 'low'], { error: 'active must be high (1 = active, the default) or low (0 = active, e.g. a "system OK" bit)' }).default('high'),
+    params: z.array(z.string()).optional(),
+    param: z.string().optional(),
+  })
+  .superRefine((b, ctx) => {
+    if (b.role === 'reading') {
+      if (b.param === undefined) ctx.addIssue({ code: 'custom', path: ['param'], message: 'a reading bit needs `param`: the catalogue code its 0/1 value is reported as' });
+      if (b.params !== undefined) ctx.addIssue({ code: 'custom', path: ['params'], message: 'a reading bit has `param` (one code), not `params`' });
+    } else if (b.param !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['param'], message: `a ${b.role} bit marks parameters: use \`params: [${b.param}]\` (or omit it for all of the profile's)` });
+    }
   });
 
 export const ProfileFileSchema = z
@@ -79,6 +113,10 @@ export const ProfileFileSchema = z
     max_read_gap: z.number().int().min(0).max(123, 'a gap of at most 123 registers still fits a 125-register read').default(0),
     registers: z.array(RegisterSchema).min(1, 'list at least one register'),
     status: z.array(StatusSchema).default([]),
+    // Single-bit inputs: coils (function 1) and discrete inputs (function 2). Modbus caps a bit read at 2000 bits.
+    max_bits_per_read: z.number().int().min(1).max(2000, 'Modbus allows at most 2000 bits per read').default(2000),
+    max_bit_gap: z.number().int().min(0).max(1998, 'a gap of at most 1998 bits still fits a 2000-bit read').default(0),
+    bits: z.array(BitSchema).default([]),
   })
   .superRefine(checkProfile);
 
@@ -139,6 +177,44 @@ function checkProfile(p: ProfileFile, ctx: z.RefinementCtx): void {
     }
   });
 
+  // Reading bits add parameters of their own (0/1 values); they count as mapped parameters everywhere.
+  p.bits.forEach((b, i) => {
+    if (b.role !== 'reading' || b.param === undefined) return;
+    const param = cat.get(b.param);
+    if (!param) {
+      ctx.addIssue({ code: 'custom', path: ['bits', i, 'param'], message: `unknown parameter "${b.param}"; use a code from protocol/parameters.yaml (${cat.codes().join(', ')})` });
+    } else if (param.range[0] > 0 || param.range[1] < 1) {
+      ctx.addIssue({ code: 'custom', path: ['bits', i, 'param'], message: `${b.param} cannot hold a 0/1 value: its catalogue range is ${param.range[0]}..${param.range[1]} ${param.unit}` });
+    }
+    const first = seen.get(b.param);
+    if (first !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['bits', i, 'param'], message: `${b.param} is already mapped by registers[${first}]; a profile maps each parameter once` });
+    } else seen.set(b.param, -1 - i);
+  });
+
+  const bitSpans: { fn: number; at: number; path: (string | number)[]; what: string }[] = [];
+  const names = new Map<string, number>();
+  p.bits.forEach((b, i) => {
+    const wire = wireOf(b.address, ['bits', i, 'address']);
+    if (wire !== undefined) bitSpans.push({ fn: b.function, at: wire, path: ['bits', i, 'address'], what: `bits[${i}] (${b.name})` });
+    const dup = names.get(b.name);
+    if (dup !== undefined) ctx.addIssue({ code: 'custom', path: ['bits', i, 'name'], message: `bits[${dup}] already has the name "${b.name}"; names identify bits in tests and logs` });
+    else names.set(b.name, i);
+    for (const [j, code] of (b.params ?? []).entries()) {
+      if (!seen.has(code)) {
+        ctx.addIssue({ code: 'custom', path: ['bits', i, 'params', j], message: `${code} is not mapped in registers; list only parameters this profile reads` });
+      }
+    }
+  });
+  bitSpans.sort((a, b) => a.fn - b.fn || a.at - b.at);
+  for (let k = 1; k < bitSpans.length; k++) {
+    const a = bitSpans[k - 1]!;
+    const b = bitSpans[k]!;
+    if (a.fn === b.fn && a.at === b.at) {
+      ctx.addIssue({ code: 'custom', path: b.path, message: `same bit as ${a.what} (function ${a.fn}, wire bit ${a.at}); one bit, one meaning` });
+    }
+  }
+
   p.status.forEach((s, i) => {
     const wire = wireOf(s.address, ['status', i, 'address']);
     if (wire !== undefined) spans.push({ fn: s.function, from: wire, to: wire, path: ['status', i, 'address'], what: `status[${i}]` });
@@ -161,6 +237,8 @@ function checkProfile(p: ProfileFile, ctx: z.RefinementCtx): void {
 }
 
 export type FunctionCode = 3 | 4;
+/** Single-bit reads: 1 read coils, 2 read discrete inputs. */
+export type BitFunction = 1 | 2;
 export type SimSpec = z.output<typeof SimSchema>;
 
 /** One mapped value, with its wire address and effective word order worked out. */
@@ -185,8 +263,27 @@ export interface StatusRegister {
   wireAddress: number;
   faultBit: number | undefined;
   calibrationBit: number | undefined;
+  /** Bit set while particulate readings are taken at high humidity → QcFlag.HUMIDITY on the params. */
+  humidityBit: number | undefined;
   /** The parameters this register reports on (all of the profile's when the file lists none). */
   params: string[];
+}
+
+/** One coil or discrete input. */
+export interface ProfileBit {
+  name: string;
+  function: BitFunction;
+  /** As written in the profile (see `addressBase`). */
+  address: number;
+  /** The 0-based bit offset sent in the Modbus request. */
+  wireAddress: number;
+  role: BitRole;
+  /** true: the bit means what `role` says when it is 0 (e.g. "system OK"). */
+  activeLow: boolean;
+  /** fault / calibration / humidity: the parameters it marks (all of the profile's when the file lists none). */
+  params: string[];
+  /** reading: the parameter its 0/1 value is reported as. */
+  param: string | undefined;
 }
 
 export interface DeviceProfile {
@@ -201,12 +298,22 @@ export interface DeviceProfile {
   maxReadGap: number;
   registers: ProfileRegister[];
   status: StatusRegister[];
+  /** The most bits one coil/discrete-input read may ask for (≤ 2000). */
+  maxBitsPerRead: number;
+  /** Unmapped bits a single bit read may span (0 = never bridge a gap). */
+  maxBitGap: number;
+  bits: ProfileBit[];
   /** The file it was loaded from, for error messages. */
   file: string;
 }
 
+/** Every parameter a profile reports, in order: its registers, then its reading bits. */
+export function profileParams(profile: Pick<DeviceProfile, 'registers' | 'bits'>): string[] {
+  return [...profile.registers.map((r) => r.param), ...profile.bits.flatMap((b) => (b.role === 'reading' && b.param ? [b.param] : []))];
+}
+
 export function toDeviceProfile(p: ProfileFile, file: string): DeviceProfile {
-  const all = p.registers.map((r) => r.param);
+  const all = [...p.registers.map((r) => r.param), ...p.bits.flatMap((b) => (b.role === 'reading' && b.param ? [b.param] : []))];
   return {
     id: p.id,
     manufacturer: p.manufacturer,
@@ -234,7 +341,20 @@ export function toDeviceProfile(p: ProfileFile, file: string): DeviceProfile {
       wireAddress: s.address - p.address_base,
       faultBit: s.fault_bit,
       calibrationBit: s.calibration_bit,
+      humidityBit: s.humidity_bit,
       params: s.params ?? all,
+    })),
+    maxBitsPerRead: p.max_bits_per_read,
+    maxBitGap: p.max_bit_gap,
+    bits: p.bits.map((b) => ({
+      name: b.name,
+      function: b.function,
+      address: b.address,
+      wireAddress: b.address - p.address_base,
+      role: b.role,
+      activeLow: b.active === 'low',
+      params: b.role === 'reading' ? [] : (b.params ?? all),
+      param: b.role === 'reading' ? b.param : undefined,
     })),
     file,
   };

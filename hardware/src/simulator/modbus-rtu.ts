@@ -1,5 +1,5 @@
 import Modbus from 'modbus-serial';
-import type { DeviceProfile, FunctionCode } from '../profile/schema.ts';
+import type { BitFunction, DeviceProfile, FunctionCode } from '../profile/schema.ts';
 import { createSimulatedDevice, type SimulatedDevice } from './device.ts';
 
 /**
@@ -52,12 +52,14 @@ export async function startModbusRtuSimulator(opts: ModbusRtuSimulatorOptions): 
   const now = opts.now ?? Date.now;
   const slaves = new Map<number, RtuSlave>();
   const seen = new Map<number, number>();
+  const internals = new Map<number, { device: SimulatedDevice; isDead: () => boolean; countAnswer: () => void }>();
   for (const s of opts.slaves) {
     if (slaves.has(s.unitId)) throw new Error(`unit id ${s.unitId} is on the bus twice`);
     if (s.unitId < 1 || s.unitId > 247) throw new Error(`unit id ${s.unitId}: a serial slave has an id 1..247`);
     const device = createSimulatedDevice(s.profile, s.seed ?? Math.floor(Math.random() * 0x7fffffff), now);
     let dead = false;
     let answered = 0;
+    internals.set(s.unitId, { device, isDead: () => dead, countAnswer: () => void answered++ });
     slaves.set(s.unitId, {
       ...device,
       unitId: s.unitId,
@@ -87,7 +89,29 @@ export async function startModbusRtuSimulator(opts: ModbusRtuSimulatorOptions): 
     }
     cb(null, single ? words[0] : words);
   };
+  // Functions 1 and 2 reach the vector bit by bit, all bits of one request in one synchronous loop: a request is
+  // counted (and answered) once per tick.
+  const bitRequestOpen = new Set<number>();
+  const serveBit = (fn: BitFunction, addr: number, unitId: number, cb: (err: unknown, value?: boolean) => void): void => {
+    const slave = internals.get(unitId);
+    if (!bitRequestOpen.has(unitId)) {
+      bitRequestOpen.add(unitId);
+      queueMicrotask(() => bitRequestOpen.delete(unitId));
+      seen.set(unitId, (seen.get(unitId) ?? 0) + 1);
+      if (slave && !slave.isDead()) slave.countAnswer();
+    }
+    if (!slave || slave.isDead()) return;
+    let bits: number[];
+    try {
+      bits = slave.device.read(fn, addr, 1);
+    } catch (err) {
+      return cb(err);
+    }
+    cb(null, bits[0] === 1);
+  };
   const vector = {
+    getCoil: (addr: number, unitId: number, cb: (err: unknown, value?: boolean) => void) => serveBit(1, addr, unitId, cb),
+    getDiscreteInput: (addr: number, unitId: number, cb: (err: unknown, value?: boolean) => void) => serveBit(2, addr, unitId, cb),
     getHoldingRegister: (addr: number, unitId: number, cb: Cb) => serve(3, addr, 1, unitId, cb, true),
     getMultipleHoldingRegisters: (addr: number, length: number, unitId: number, cb: Cb) => serve(3, addr, length, unitId, cb, false),
     getInputRegister: (addr: number, unitId: number, cb: Cb) => serve(4, addr, 1, unitId, cb, true),

@@ -1,8 +1,8 @@
 import Modbus from 'modbus-serial';
 import { catalogue } from '@envmon/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
-import { loadProfile } from '../profile/load.ts';
-import type { DeviceProfile, ProfileRegister } from '../profile/schema.ts';
+import { loadProfile, parseProfile } from '../profile/load.ts';
+import { GENERIC_SOURCE, type DeviceProfile, type ProfileRegister } from '../profile/schema.ts';
 import { decodeRegisters, isSentinel, wordCount } from '../registers.ts';
 import { startModbusTcpSimulator, type ModbusTcpSimulator } from './modbus-tcp.ts';
 
@@ -144,5 +144,71 @@ describe('simulator', () => {
     expect(c.port).toBe(b.port);
     await expect(startModbusTcpSimulator({ profile, port: a.port })).rejects.toThrow(/cannot listen on 127\.0\.0\.1:\d+/);
     await Promise.all([a.stop(), c.stop()]);
+  });
+});
+
+describe('simulator serving coils and discrete inputs', () => {
+  const bitsOf = async (client: InstanceType<typeof Modbus.default>, fn: 1 | 2, addr: number, len: number) =>
+    (fn === 1 ? await client.readCoils(addr, len) : await client.readDiscreteInputs(addr, len)).data.slice(0, len).map(Number);
+
+  it('serves the Teledyne T400 discrete inputs: faults, calibration, an active-low "system OK", forced bits', async () => {
+    const profile = loadProfile('teledyne-api-t400');
+    const { sim, client } = await start(profile, { t: T0 });
+    const at = (name: string) => profile.bits.find((b) => b.name === name)!.wireAddress - 3;
+    const read = () => bitsOf(client, 2, 3, 22); // one read, 3..24: the profile's max_bit_gap bridges 7..8 and 11..18
+    const idle = await read();
+    expect(idle.filter((b) => b === 1)).toHaveLength(1);
+    expect(idle[at('System is OK')]).toBe(1);
+    expect(idle[7 - 3]).toBe(0); // an unmapped bit inside an allowed gap reads 0
+
+    sim.setFault(true);
+    const fault = await read();
+    for (const b of profile.bits) expect(fault[b.wireAddress - 3], b.name).toBe(b.role === 'fault' ? (b.activeLow ? 0 : 1) : 0);
+    sim.setFault(false);
+    sim.setCalibrating(true);
+    const cal = await read();
+    for (const b of profile.bits) expect(cal[b.wireAddress - 3], b.name).toBe(b.role === 'calibration' ? 1 : b.activeLow ? 1 : 0);
+    sim.setCalibrating(false);
+
+    sim.setBit('Sample flow warning', true);
+    sim.setBit('System is OK', false);
+    const forced = await read();
+    expect(forced[at('Sample flow warning')]).toBe(1);
+    expect(forced[at('System is OK')]).toBe(0);
+    sim.setBit('Sample flow warning', undefined);
+    sim.setBit('System is OK', undefined);
+    expect(await read()).toEqual(idle);
+    expect(() => sim.setBit('No such bit', true)).toThrow(/no bit named "No such bit".*Sample flow warning/);
+
+    // Bits outside the map (0..2: IZS option not mapped; 25..) and the other bit table get exception 2.
+    await expect(bitsOf(client, 2, 0, 4)).rejects.toMatchObject({ modbusCode: 2 });
+    await expect(bitsOf(client, 2, 24, 2)).rejects.toMatchObject({ modbusCode: 2 });
+    await expect(bitsOf(client, 1, 3, 1)).rejects.toMatchObject({ modbusCode: 2 });
+  });
+
+  it('serves coils and a humidity bit from a profile that has them', async () => {
+    const profile = parseProfile(
+      `id: coil-test
+manufacturer: Acme
+model: C-1
+source: ${GENERIC_SOURCE}
+address_base: 0
+registers:
+  - { param: PM2_5, function: 4, address: 0, type: uint16, sim: { base: 20, min: 0, max: 100 } }
+status:
+  - { function: 4, address: 1, humidity_bit: 5 }
+bits:
+  - { name: PUMP ON, function: 1, address: 7, role: reading, param: RH }
+  - { name: HUMID, function: 1, address: 8, role: humidity }
+`,
+      'coil-test.yaml',
+    );
+    const { sim, client } = await start(profile, { t: T0 });
+    expect(await bitsOf(client, 1, 7, 2)).toEqual([0, 0]);
+    expect((await readWords(client, 4, 1, 1))[0]).toBe(0);
+    sim.setHumid(true);
+    sim.setBit('PUMP ON', true);
+    expect(await bitsOf(client, 1, 7, 2)).toEqual([1, 1]);
+    expect((await readWords(client, 4, 1, 1))[0]).toBe(1 << 5);
   });
 });

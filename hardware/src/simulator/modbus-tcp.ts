@@ -17,7 +17,7 @@ export interface ModbusTcpSimulatorOptions {
 }
 
 /** The simulated instrument (setFault, setCalibrating, setValue) behind a Modbus TCP listener. */
-export interface ModbusTcpSimulator extends Pick<SimulatedDevice, 'setFault' | 'setCalibrating' | 'setValue'> {
+export interface ModbusTcpSimulator extends Pick<SimulatedDevice, 'setFault' | 'setCalibrating' | 'setHumid' | 'setBit' | 'setValue'> {
   port: number;
   host: string;
   stop(): Promise<void>;
@@ -35,6 +35,9 @@ export async function startModbusTcpSimulator(opts: ModbusTcpSimulatorOptions): 
     getMultipleHoldingRegisters: (addr: number, length: number) => read(3, addr, length),
     getInputRegister: (addr: number) => read(4, addr, 1)[0]!,
     getMultipleInputRegisters: (addr: number, length: number) => read(4, addr, length),
+    // ServerTCP asks bit by bit (functions 1 and 2); a throw is answered with its exception code.
+    getCoil: (addr: number) => read(1, addr, 1)[0] === 1,
+    getDiscreteInput: (addr: number) => read(2, addr, 1)[0] === 1,
   };
 
   const { server, port } = await listen(vector, host, opts.port ?? 0, unitId);
@@ -48,6 +51,8 @@ export async function startModbusTcpSimulator(opts: ModbusTcpSimulatorOptions): 
     },
     setFault: (on) => device.setFault(on),
     setCalibrating: (on) => device.setCalibrating(on),
+    setHumid: (on) => device.setHumid(on),
+    setBit: (name, level) => device.setBit(name, level),
     setValue: (param, value) => device.setValue(param, value),
   };
 }

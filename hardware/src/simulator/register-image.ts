@@ -1,4 +1,4 @@
-import type { DeviceProfile, FunctionCode, ProfileRegister } from '../profile/schema.ts';
+import type { BitFunction, DeviceProfile, FunctionCode, ProfileBit, ProfileRegister } from '../profile/schema.ts';
 import { encodeRegisters, rawRange } from '../registers.ts';
 import { simulatedValue } from './signal.ts';
 
@@ -8,7 +8,11 @@ export type ValueOverride = number | 'sentinel' | 'nan';
 export interface DeviceState {
   fault: boolean;
   calibrating: boolean;
+  /** The humidity flag (status registers' humidity_bit, humidity bits). */
+  humid: boolean;
   overrides: Map<string, ValueOverride>;
+  /** Bits forced by name to a wire level (true = 1), whatever the state above says. */
+  bits: Map<string, boolean>;
 }
 
 /**
@@ -34,6 +38,7 @@ export function registerImage(
     let word = 0;
     if (state.fault && s.faultBit !== undefined) word |= 1 << s.faultBit;
     if (state.calibrating && s.calibrationBit !== undefined) word |= 1 << s.calibrationBit;
+    if (state.humid && s.humidityBit !== undefined) word |= 1 << s.humidityBit;
     image.set(s.wireAddress, word);
   }
   if (profile.maxReadGap > 0) fillGaps(image, profile.maxReadGap);
@@ -71,4 +76,32 @@ export function rawFor(r: ProfileRegister, timeMs: number, seed: number, overrid
   if (r.type === 'float32') return raw;
   const [lo, hi] = rawRange(r.type);
   return Math.min(hi, Math.max(lo, Math.round(raw)));
+}
+
+/**
+ * The bit tables (coils = function 1, discrete inputs = function 2) of a profile: wire address → the bit there,
+ * or `null` for an unmapped bit inside an allowed gap (answered 0). Addresses absent from the map get exception 02.
+ * Built once per device: unlike register values, which bits exist never changes.
+ */
+export function bitMap(profile: DeviceProfile): Map<BitFunction, Map<number, ProfileBit | null>> {
+  const tables = new Map<BitFunction, Map<number, ProfileBit | null>>([[1, new Map()], [2, new Map()]]);
+  for (const b of profile.bits) tables.get(b.function)!.set(b.wireAddress, b);
+  if (profile.maxBitGap > 0) {
+    for (const t of tables.values()) {
+      const addrs = [...t.keys()].sort((a, b) => a - b);
+      for (let i = 1; i < addrs.length; i++) {
+        const gap = addrs[i]! - addrs[i - 1]! - 1;
+        if (gap > 0 && gap <= profile.maxBitGap) for (let a = addrs[i - 1]! + 1; a < addrs[i]!; a++) t.set(a, null);
+      }
+    }
+  }
+  return tables;
+}
+
+/** The wire level (0/1) of a bit in the device's state: its role's condition, inverted for an active-low bit. */
+export function bitLevel(b: ProfileBit, state: DeviceState): 0 | 1 {
+  const forced = state.bits.get(b.name);
+  if (forced !== undefined) return forced ? 1 : 0;
+  const active = b.role === 'fault' ? state.fault : b.role === 'calibration' ? state.calibrating : b.role === 'humidity' ? state.humid : false;
+  return active !== b.activeLow ? 1 : 0;
 }
