@@ -7,7 +7,7 @@
  * Every server and client is its own process, so one event loop never measures another.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -97,6 +97,13 @@ async function plainAedesRate(messages: number): Promise<number> {
   }
 }
 
+/** User + system CPU time of a process so far, in ms (Linux /proc; clock ticks are 100 Hz on every Linux we run). */
+function cpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10; // utime, stime (fields 14, 15 of stat)
+}
+
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
@@ -131,7 +138,15 @@ export async function bench(): Promise<BenchFigure[]> {
     const [httpPort, mqttPort] = [await freePort(), await freePort()];
     const ingest = spawnTs('ingest', join(root, 'ingest/src/main.ts'), {
       args: ['--config', join(dir, 'ingest.yaml')],
-      env: { ENVMON_DATA_DIR: join(dir, 'data'), ENVMON_HTTP_PORT: String(httpPort), ENVMON_MQTT_PORT: String(mqttPort), INFLUX_URL: influx.url, INFLUX_DATABASE: influx.database },
+      env: {
+        ENVMON_DATA_DIR: join(dir, 'data'),
+        ENVMON_HTTP_PORT: String(httpPort),
+        ENVMON_MQTT_PORT: String(mqttPort),
+        INFLUX_URL: influx.url,
+        INFLUX_DATABASE: influx.database,
+      },
+      // BENCH_INGEST_CPU_PROF=<dir>: a V8 CPU profile of the ingest process (written when it stops).
+      nodeArgs: process.env.BENCH_INGEST_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_INGEST_CPU_PROF] : [],
       logFile: join(dir, 'ingest.log'),
     });
     await ingest.waitFor(jsonLineWith('ready'), 60_000);
@@ -151,13 +166,18 @@ export async function bench(): Promise<BenchFigure[]> {
         return Number(/^envmon_readings_written_total (\d+)$/m.exec(m)?.[1] ?? 0);
       };
       const before = await written();
+      const cpuBefore = cpuMs(ingest.process.pid!);
       const started = performance.now();
       const load = await parallelLoad(4, (i) => [url, stations[i + 1]!, SECRET, '2500', '100', '64']);
       while ((await written()) - before < load.readings) await new Promise((r) => setTimeout(r, 20));
       const e2e = load.readings / ((performance.now() - started) / 1000);
+      const cpuPer1k = (cpuMs(ingest.process.pid!) - cpuBefore) / (load.readings / 1000);
       figures.push({ figure: 'end to end, 4 gateways × 100-reading batches → stored in InfluxDB', value: e2e, unit: 'readings/s', target: { op: '>', value: 50_000 } });
       figures.push({ figure: 'end to end / raw InfluxDB write rate', value: e2e / influxRate, unit: 'x', target: { op: '>', value: 0.5 } });
       figures.push({ figure: 'acknowledged (WAL) rate during that run', value: load.readings / load.seconds, unit: 'readings/s' });
+      // CPU the ingest process spent (all its threads: event loop, libuv fsync, GC) per 1,000 readings taken in and
+      // stored: unlike the rates, it barely moves when other processes compete for the cores.
+      figures.push({ figure: 'ingest CPU per 1,000 readings end to end', value: cpuPer1k, unit: 'ms' });
 
       // Latency at 5,000 readings/s: background load of 50 batches/s × 100, and a probe every 50 ms.
       const background = runLoad([url, 'BENCH1', SECRET, String(50 * 12), '100', '64', 'data', '50']);

@@ -23,8 +23,12 @@ export interface Child {
  * Runs a TypeScript entry point as a child process. Output goes to `logFile` when given (and is scanned for
  * `waitFor`), so a demo or a test keeps every component's log without interleaving it on the terminal.
  */
-export function spawnTs(name: string, entry: string, opts: { args?: string[]; env?: NodeJS.ProcessEnv; logFile?: string; cwd?: string } = {}): Child {
-  const child = spawn(process.execPath, ['--import', TSX_LOADER, entry, ...(opts.args ?? [])], {
+export function spawnTs(
+  name: string,
+  entry: string,
+  opts: { args?: string[]; env?: NodeJS.ProcessEnv; logFile?: string; cwd?: string; /** Node flags, e.g. --cpu-prof. */ nodeArgs?: string[] } = {},
+): Child {
+  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), '--import', TSX_LOADER, entry, ...(opts.args ?? [])], {
     env: { ...process.env, ...opts.env },
     cwd: opts.cwd,
     stdio: ['ignore', 'pipe', 'pipe'],
