@@ -1,5 +1,6 @@
 import Database from 'better-sqlite3';
 import type { StoredReading } from '../store/store.ts';
+import { decodeReadings, encodeReadings } from './wal-codec.ts';
 
 /**
  * The write-ahead log between the broker and the stores. A batch is appended here, fsync'd, and only then does
@@ -8,6 +9,12 @@ import type { StoredReading } from '../store/store.ts';
  *
  * Appends are group-committed: every append in the same turn of the event loop shares one transaction and one
  * fsync, so a flood of small messages costs one disk flush per turn, not one per message.
+ *
+ * Rows hold the readings in a compact binary form (wal-codec.ts). Committed entries also stay in memory (up to
+ * `memoryReadings`), so the writer takes them from there instead of reading and decoding what was just written;
+ * the disk copy is what survives a crash, and entries beyond the memory bound (a store outage) are read back
+ * from disk. Deletes of written entries are committed without their own fsync: a delete lost in a crash only
+ * means those readings are written to the store again, which is idempotent.
  */
 export interface WalEntry {
   id: number;
@@ -28,13 +35,24 @@ export interface WalStats {
 export class Wal {
   private readonly db: Database.Database;
   private readonly insert: Database.Statement;
+  private readonly del: Database.Statement;
+  private readonly selectFrom: Database.Statement;
+  private readonly oldest: Database.Statement;
   private pending: { station: string; seq: number; readings: StoredReading[]; resolve: () => void; reject: (e: Error) => void }[] = [];
   private flushScheduled = false;
   private depth = 0;
+  private entries = 0;
   private closed = false;
   private readonly listeners = new Set<() => void>();
+  /** Committed entries in id order. Every row with id >= memFrom is here; older rows may be on disk only. */
+  private readonly memory = new Map<number, WalEntry>();
+  private memoryHeld = 0;
+  private memFrom: number;
 
-  constructor(path: string) {
+  constructor(
+    path: string,
+    private readonly memoryReadings = 200_000,
+  ) {
     this.db = new Database(path);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = FULL');
@@ -47,7 +65,14 @@ export class Wal {
       readings TEXT NOT NULL
     )`);
     this.insert = this.db.prepare('INSERT INTO wal (station, seq, received_at, n, readings) VALUES (?, ?, ?, ?, ?)');
-    this.depth = (this.db.prepare('SELECT COALESCE(SUM(n), 0) AS d FROM wal').get() as { d: number }).d;
+    this.del = this.db.prepare('DELETE FROM wal WHERE id = ?');
+    this.selectFrom = this.db.prepare('SELECT id, station, seq, n, readings FROM wal WHERE id > ? AND id < ? ORDER BY id LIMIT 1000');
+    this.oldest = this.db.prepare('SELECT received_at FROM wal ORDER BY id LIMIT 1').pluck();
+    const row = this.db.prepare('SELECT COALESCE(SUM(n), 0) AS d, COUNT(*) AS c, COALESCE(MAX(id), 0) AS m FROM wal').get() as { d: number; c: number; m: number };
+    this.depth = row.d;
+    this.entries = row.c;
+    // Rows left from before a restart are on disk only; new ids are always larger (AUTOINCREMENT).
+    this.memFrom = row.m + 1;
   }
 
   /** Resolves once the batch is committed to disk. */
@@ -71,9 +96,14 @@ export class Wal {
     this.pending = [];
     if (batch.length === 0) return;
     const now = Date.now();
+    const ids: number[] = new Array(batch.length);
     try {
       this.db.transaction(() => {
-        for (const b of batch) this.insert.run(b.station, b.seq, now, b.readings.length, JSON.stringify(b.readings));
+        for (let i = 0; i < batch.length; i++) {
+          const b = batch[i]!;
+          const column = encodeReadings(b.readings) ?? JSON.stringify(b.readings);
+          ids[i] = Number(this.insert.run(b.station, b.seq, now, b.readings.length, column).lastInsertRowid);
+        }
       })();
     } catch (err) {
       for (const b of batch) {
@@ -82,25 +112,42 @@ export class Wal {
       }
       return;
     }
+    this.entries += batch.length;
+    for (let i = 0; i < batch.length; i++) {
+      const b = batch[i]!;
+      const id = ids[i]!;
+      if (this.memoryHeld + b.readings.length > this.memoryReadings) {
+        // Over the bound (the store is behind): forget what is held; all of it is read back from disk later.
+        this.memory.clear();
+        this.memoryHeld = 0;
+        this.memFrom = id + 1;
+        continue;
+      }
+      this.memory.set(id, { id, station: b.station, seq: b.seq, readings: b.readings });
+      this.memoryHeld += b.readings.length;
+    }
     for (const b of batch) b.resolve();
     for (const l of this.listeners) l();
   }
 
   /** Oldest entries after `afterId` first, up to about `maxReadings` readings (at least one entry). */
   peek(maxReadings: number, afterId = 0): WalEntry[] {
-    const rows = this.db.prepare('SELECT id, station, seq, n, readings FROM wal WHERE id > ? ORDER BY id LIMIT 1000').all(afterId) as {
-      id: number;
-      station: string;
-      seq: number;
-      n: number;
-      readings: string;
-    }[];
     const out: WalEntry[] = [];
     let total = 0;
-    for (const r of rows) {
-      if (out.length > 0 && total + r.n > maxReadings) break;
-      out.push({ id: r.id, station: r.station, seq: r.seq, readings: JSON.parse(r.readings) as StoredReading[] });
-      total += r.n;
+    if (afterId + 1 < this.memFrom) {
+      const rows = this.selectFrom.all(afterId, this.memFrom) as { id: number; station: string; seq: number; n: number; readings: Buffer | string }[];
+      for (const r of rows) {
+        if (out.length > 0 && total + r.n > maxReadings) break;
+        out.push({ id: r.id, station: r.station, seq: r.seq, readings: decodeReadings(r.readings) });
+        total += r.n;
+      }
+      if (out.length > 0) return out;
+    }
+    for (const e of this.memory.values()) {
+      if (e.id <= afterId) continue;
+      if (out.length > 0 && total + e.readings.length > maxReadings) break;
+      out.push(e);
+      total += e.readings.length;
     }
     return out;
   }
@@ -108,11 +155,21 @@ export class Wal {
   /** Removes entries the store has confirmed. */
   remove(entries: readonly WalEntry[]): void {
     if (entries.length === 0) return;
-    const del = this.db.prepare('DELETE FROM wal WHERE id = ?');
-    this.db.transaction(() => {
-      for (const e of entries) del.run(e.id);
-    })();
-    for (const e of entries) this.depth -= e.readings.length;
+    let deleted = 0;
+    // No fsync of its own: the next append's commit makes it durable, and a lost delete only replays (idempotent).
+    this.db.pragma('synchronous = NORMAL');
+    try {
+      this.db.transaction(() => {
+        for (const e of entries) deleted += this.del.run(e.id).changes;
+      })();
+    } finally {
+      this.db.pragma('synchronous = FULL');
+    }
+    this.entries -= deleted;
+    for (const e of entries) {
+      this.depth -= e.readings.length;
+      if (this.memory.delete(e.id)) this.memoryHeld -= e.readings.length;
+    }
   }
 
   /** Readings waiting to reach the store, including those queued for the next commit. Kept in memory: it is
@@ -121,12 +178,9 @@ export class Wal {
     return this.depth;
   }
 
+  /** Cheap enough for every /metrics scrape: counts are kept in memory, the oldest row is the first by id. */
   stats(): WalStats {
-    const row = this.db.prepare('SELECT COUNT(*) AS entries, MIN(received_at) AS oldest FROM wal').get() as {
-      entries: number;
-      oldest: number | null;
-    };
-    return { entries: row.entries, readings: this.depth, oldestReceivedAt: row.oldest };
+    return { entries: this.entries, readings: this.depth, oldestReceivedAt: this.entries > 0 ? ((this.oldest.get() as number | undefined) ?? null) : null };
   }
 
   /** Called after each commit: the writer uses it to wake up. */

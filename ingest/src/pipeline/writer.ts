@@ -54,35 +54,14 @@ export class WalWriter {
   private async run(): Promise<void> {
     let backoff = 100;
     while (this.running) {
-      // Up to `concurrency` consecutive chunks in flight at once: the store (InfluxDB) takes parallel writes
-      // far faster than one after another, and writes are idempotent, so their order does not matter.
-      const chunks: WalEntry[][] = [];
-      let after = 0;
-      for (let i = 0; i < this.concurrency; i++) {
-        const entries = this.wal.peek(this.batchReadings, after);
-        if (entries.length === 0) break;
-        chunks.push(entries);
-        after = entries[entries.length - 1]!.id;
-      }
-      if (chunks.length === 0) {
-        this.idle = true;
-        await this.sleep(1000);
-        this.idle = false;
-        continue;
-      }
-      const results = await Promise.allSettled(chunks.map((entries) => this.writeOrSplit(entries.flatMap((e) => e.readings))));
-      let failure: unknown;
-      results.forEach((r, i) => {
-        if (r.status === 'fulfilled') {
-          this.wal.remove(chunks[i]!);
-          this.counters.written += r.value;
-        } else {
-          failure ??= r.reason;
-        }
-      });
+      const { wrote, failure } = await this.drain();
       if (failure === undefined) {
         this.lastError = null;
         backoff = 100;
+        if (wrote) continue;
+        this.idle = true;
+        await this.sleep(1000);
+        this.idle = false;
         continue;
       }
       this.counters.writeErrors++;
@@ -93,6 +72,50 @@ export class WalWriter {
       await this.sleep(wait);
       backoff = Math.min(backoff * 2, 30_000);
     }
+  }
+
+  /**
+   * Keeps up to `concurrency` consecutive chunks in flight until the WAL is empty or a write fails: the store
+   * (InfluxDB) takes parallel writes far faster than one after another, and writes are idempotent, so their order
+   * does not matter. A new chunk starts as soon as any one finishes, so the store is never idle waiting for the
+   * slowest of a round. After a failure no new chunk starts; those in flight finish, then the caller backs off.
+   */
+  private drain(): Promise<{ wrote: boolean; failure: unknown }> {
+    return new Promise((resolve) => {
+      let inFlight = 0;
+      let after = 0;
+      let wrote = false;
+      let failure: unknown;
+      const launch = (): void => {
+        while (this.running && failure === undefined && inFlight < this.concurrency) {
+          const entries = this.wal.peek(this.batchReadings, after);
+          if (entries.length === 0) break;
+          after = entries[entries.length - 1]!.id;
+          inFlight++;
+          const readings = entries.length === 1 ? entries[0]!.readings : entries.flatMap((e) => e.readings);
+          this.writeOrSplit(readings).then(
+            (n) => {
+              try {
+                this.wal.remove(entries);
+                this.counters.written += n;
+                wrote = true;
+              } catch (err) {
+                failure ??= err;
+              }
+              inFlight--;
+              launch();
+            },
+            (err: unknown) => {
+              failure ??= err;
+              inFlight--;
+              launch();
+            },
+          );
+        }
+        if (inFlight === 0) resolve({ wrote, failure });
+      };
+      launch();
+    });
   }
 
   /** Writes all readings it can; returns how many were written. Throws RetryLater on a transient failure. */

@@ -6,16 +6,20 @@ import type { Aggregate, SeriesQuery, StoredReading } from './store.ts';
  * as a line that poisons the whole batch.
  */
 export function checkReading(r: StoredReading): void {
-  const where = (): string => `reading ${JSON.stringify(r)}`;
-  if (typeof r.station !== 'string' || r.station === '') throw new TypeError(`${where()}: station must be a non-empty string`);
-  if (typeof r.param !== 'string' || r.param === '') throw new TypeError(`${where()}: param must be a non-empty string`);
-  if (!Number.isSafeInteger(r.time)) throw new TypeError(`${where()}: time must be integer Unix milliseconds`);
-  if (!Number.isSafeInteger(r.period_s) || r.period_s < 0) throw new TypeError(`${where()}: period_s must be an integer ≥ 0`);
+  if (typeof r.station !== 'string' || r.station === '') throw new TypeError(`${where(r)}: station must be a non-empty string`);
+  if (typeof r.param !== 'string' || r.param === '') throw new TypeError(`${where(r)}: param must be a non-empty string`);
+  if (!Number.isSafeInteger(r.time)) throw new TypeError(`${where(r)}: time must be integer Unix milliseconds`);
+  if (!Number.isSafeInteger(r.period_s) || r.period_s < 0) throw new TypeError(`${where(r)}: period_s must be an integer ≥ 0`);
   if (r.value !== null && (typeof r.value !== 'number' || !Number.isFinite(r.value))) {
-    throw new TypeError(`${where()}: value must be a finite number or null`);
+    throw new TypeError(`${where(r)}: value must be a finite number or null`);
   }
-  if (!Number.isInteger(r.status)) throw new TypeError(`${where()}: status must be an integer`);
-  if (!Number.isSafeInteger(r.qc_flags)) throw new TypeError(`${where()}: qc_flags must be an integer`);
+  if (!Number.isInteger(r.status)) throw new TypeError(`${where(r)}: status must be an integer`);
+  if (!Number.isSafeInteger(r.qc_flags)) throw new TypeError(`${where(r)}: qc_flags must be an integer`);
+}
+
+// Module level, not a closure per call: checkReading runs for every reading written.
+function where(r: StoredReading): string {
+  return `reading ${JSON.stringify(r)}`;
 }
 
 export interface NormalQuery {

@@ -78,11 +78,39 @@ export function escapeTag(value: string): string {
   return value.replace(/[,= ]/g, '\\$&');
 }
 
+/**
+ * `reading,param=…,period=…,station=… ` per series, kept: a handful of stations × parameters × periods make every
+ * line, so the escaping and concatenation of the tags is done once per series, not once per reading.
+ */
+const seriesPrefixes = new Map<string, Map<string, Map<number, string>>>();
+const MAX_PREFIXES = 100_000;
+let prefixCount = 0;
+
+function seriesPrefix(station: string, param: string, period: number): string {
+  let byParam = seriesPrefixes.get(station);
+  if (byParam === undefined) seriesPrefixes.set(station, (byParam = new Map()));
+  let byPeriod = byParam.get(param);
+  if (byPeriod === undefined) byParam.set(param, (byPeriod = new Map()));
+  let prefix = byPeriod.get(period);
+  if (prefix === undefined) {
+    prefix = `reading,param=${escapeTag(param)},period=${period},station=${escapeTag(station)} `;
+    if (prefixCount >= MAX_PREFIXES) {
+      seriesPrefixes.clear(); // a bound, not an LRU: real deployments have far fewer series
+      prefixCount = 0;
+    } else {
+      byPeriod.set(period, prefix);
+      prefixCount++;
+    }
+  }
+  return prefix;
+}
+
 /** One `reading` line. Numbers print with JS's shortest round-trip form, which InfluxDB parses exactly (1e+21 too). */
 export function toLine(r: StoredReading): string {
-  const tags = `reading,param=${escapeTag(r.param)},period=${r.period_s},station=${escapeTag(r.station)}`;
-  const fields = `${r.value === null ? '' : `value=${r.value},`}status=${r.status}i,qc=${r.qc_flags}i`;
-  return `${tags} ${fields} ${r.time}`;
+  const prefix = seriesPrefix(r.station, r.param, r.period_s);
+  return r.value === null
+    ? `${prefix}status=${r.status}i,qc=${r.qc_flags}i ${r.time}`
+    : `${prefix}value=${r.value},status=${r.status}i,qc=${r.qc_flags}i ${r.time}`;
 }
 
 // ---- InfluxQL -----------------------------------------------------------------------------------------------------
@@ -237,19 +265,23 @@ export function openInfluxStore(opts: InfluxStoreOptions): InfluxStore {
 
     async write(readings) {
       // Build every line first: a bad reading fails the call before any chunk is sent.
-      const lines = readings.map((r) => {
+      const url = writeUrl();
+      const lines: string[] = new Array(readings.length);
+      for (let i = 0; i < readings.length; i++) {
+        const r = readings[i]!;
         checkReading(r);
-        return toLine(r);
-      });
+        lines[i] = toLine(r);
+      }
       for (let i = 0; i < lines.length; i += maxLines) {
+        const chunk = i === 0 && lines.length <= maxLines ? lines : lines.slice(i, i + maxLines);
         if (v2Writer) {
-          await writeV2(v2Writer, lines.slice(i, i + maxLines));
+          await writeV2(v2Writer, chunk);
           continue;
         }
-        await request('write', writeUrl(), {
+        await request('write', url, {
           method: 'POST',
           headers: { 'Content-Type': 'text/plain; charset=utf-8' },
-          body: lines.slice(i, i + maxLines).join('\n'),
+          body: chunk.join('\n'),
         });
       }
     },
