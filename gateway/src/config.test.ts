@@ -107,7 +107,7 @@ calibration:
 http: { port: 0 }
 devices:
   - { id: ph1, profile: generic-wastewater, transport: { kind: serial, path: /dev/ttyUSB0, baud_rate: 19200, parity: even }, unit_id: 3, retries: 2, max_gap: 4 }
-  - { id: aq1, profile: ./air.yaml, transport: { kind: rtu-over-tcp, host: 10.0.0.5, port: 4001 }, unit_id: 7 }
+  - { id: aq1, profile: ./air.yaml, transport: { kind: rtu-over-tcp, host: 10.0.0.5, port: 4001 }, unit_id: 7, max_bit_gap: 16 }
   - id: met
     driver: ascii
     transport: { kind: serial, path: /dev/ttyUSB1 }
@@ -118,7 +118,8 @@ devices:
     writeFileSync(join(dir, 'air.yaml'), 'id: air-no-temp\nmanufacturer: Generic\nmodel: x\nsource: generic profile, not from a datasheet\naddress_base: 0\nregisters:\n  - { param: SO2, function: 4, address: 0, type: float32 }\n');
     const c = parseGatewayConfig(text, join(dir, 'st.yaml'), { env: {} });
     expect(c.devices.map((d) => [d.driver, d.transport.kind])).toEqual([['modbus', 'serial'], ['modbus', 'rtu-over-tcp'], ['ascii', 'serial']]);
-    expect(c.devices[0]).toMatchObject({ unitId: 3, retries: 2, maxGap: 4, transport: { path: '/dev/ttyUSB0', baudRate: 19200, parity: 'even', dataBits: 8, stopBits: 1 } });
+    expect(c.devices[0]).toMatchObject({ unitId: 3, retries: 2, maxGap: 4, maxBitGap: 0, transport: { path: '/dev/ttyUSB0', baudRate: 19200, parity: 'even', dataBits: 8, stopBits: 1 } });
+    expect(c.devices[1]).toMatchObject({ maxBitGap: 16 });
     expect(c.calibration).toEqual([{ params: ['PH'], atMin: 120, durationMin: 15, weekdays: [1, 4] }]);
     expect(c.outbox).toEqual({ maxReadings: 20000, maxAgeMs: 7 * 86_400_000 });
     expect(c.http).toEqual({ host: '127.0.0.1', port: 0 });

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
-import { ConfigError, loadProfile, parseYamlWith, type DeviceProfile } from '@envmon/hardware';
+import { ConfigError, loadProfile, parseYamlWith, profileParams, type DeviceProfile } from '@envmon/hardware';
 import { isValidStationId } from '@envmon/protocol';
 import { z } from 'zod';
 import { catalogue } from '@envmon/protocol';
@@ -66,6 +66,7 @@ const DeviceSchema = z.strictObject({
   timeout_ms: z.number().int().min(20).max(60_000).default(1000),
   retries: z.number().int().min(0).max(5).default(1),
   max_gap: z.number().int().min(0).max(123).optional(),
+  max_bit_gap: z.number().int().min(0).max(1998).optional(),
   quarantine_after: z.number().int().min(1).max(100).default(3),
   quarantine_min_ms: z.number().int().min(100).default(10_000),
   quarantine_max_ms: z.number().int().min(100).default(300_000),
@@ -162,6 +163,8 @@ export interface ModbusDeviceConfig extends DeviceCommon {
   retries: number;
   /** Unmapped registers one read may span (default: the profile's max_read_gap). */
   maxGap: number;
+  /** Unmapped coils/discrete inputs one bit read may span (undefined: the profile's max_bit_gap). */
+  maxBitGap?: number;
   quarantineAfter: number;
   quarantineMinMs: number;
   quarantineMaxMs: number;
@@ -226,7 +229,7 @@ export interface CalibrationWindow {
 export function deviceParams(d: DeviceConfig): string[] {
   switch (d.driver) {
     case 'modbus':
-      return d.profile.registers.map((r) => r.param);
+      return profileParams(d.profile);
     case 'ascii':
       return d.fields.map((f) => f.param);
     case 'pms':
@@ -356,7 +359,7 @@ export function parseGatewayConfig(text: string, fileName: string, opts: ParseOp
       try {
         const p = loadProfile(d.profile, baseDir);
         profiles[i] = p;
-        claim(p.registers.map((r) => r.param), i, d.id, 'profile');
+        claim(profileParams(p), i, d.id, 'profile');
       } catch (err) {
         const why = err instanceof ConfigError ? `the profile is invalid:\n${err.issues.map((x) => `    ${x.file}:${x.line ?? '?'} ${x.path}: ${x.message}`).join('\n')}` : (err as Error).message;
         ctx.addIssue({ code: 'custom', path: ['devices', i, 'profile'], message: why });
@@ -457,6 +460,7 @@ function toDeviceConfig(d: FileDevice, profile: DeviceProfile | undefined): Devi
         unitId: d.unit_id,
         retries: d.retries,
         maxGap: d.max_gap ?? profile!.maxReadGap,
+        maxBitGap: d.max_bit_gap ?? profile!.maxBitGap,
         quarantineAfter: d.quarantine_after,
         quarantineMinMs: d.quarantine_min_ms,
         quarantineMaxMs: d.quarantine_max_ms,

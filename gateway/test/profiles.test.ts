@@ -1,5 +1,5 @@
-import { listProfiles, loadProfile, openPtyPair, simulatedValue, startModbusRtuSimulator, type PtyPair, type ModbusRtuSimulator } from '@envmon/hardware';
-import { DeviceStatus, type Reading } from '@envmon/protocol';
+import { listProfiles, loadProfile, openPtyPair, profileParams, simulatedValue, startModbusRtuSimulator, type PtyPair, type ModbusRtuSimulator } from '@envmon/hardware';
+import { DeviceStatus, QcFlag, type Reading } from '@envmon/protocol';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createModbusBus, type ModbusBus } from '../src/modbus/bus.ts';
@@ -37,6 +37,11 @@ describe('every shipped profile through the gateway on an RTU bus', () => {
     for (const p of ['PH', 'ORP', 'DO', 'TURB', 'TSS', 'COD', 'NH4', 'FLOW', 'PM2_5', 'O3', 'SO2', 'STACK_SO2', 'STACK_O2', 'TEMP', 'PRESS']) expect(params.has(p), p).toBe(true);
   });
 
+  it('maps fault bits of the Teledyne and SICK analysers and the humidity flag of the envmon node', () => {
+    for (const n of ['teledyne-api-t400', 'teledyne-api-t101', 'sick-marsic300']) expect(loadProfile(n).bits.some((b) => b.role === 'fault'), n).toBe(true);
+    expect(loadProfile('envmon-node').status.filter((s) => s.humidityBit !== undefined).flatMap((s) => s.params)).toEqual(['PM2_5', 'PM10']);
+  });
+
   for (const [i, name] of names.entries()) {
     it(`${name}: every register decodes to the simulated value`, async () => {
       const profile = loadProfile(name);
@@ -54,7 +59,7 @@ describe('every shipped profile through the gateway on an RTU bus', () => {
       const before = sim.requests(i + 1);
       const rs = await p.pollOnce();
       expect(sim.requests(i + 1) - before).toBe(planReads(profile).length);
-      expect(rs.map((r) => r.param)).toEqual(profile.registers.map((r) => r.param));
+      expect(rs.map((r) => r.param)).toEqual(profileParams(profile));
       for (const r of profile.registers) {
         const reading = rs.find((x) => x.param === r.param)!;
         const expected = simulatedValue(r.sim!, SEED, r.param, T);
@@ -70,6 +75,27 @@ describe('every shipped profile through the gateway on an RTU bus', () => {
         expect(again.find((x) => x.param === r0.param)).toMatchObject({ value: null, status: DeviceStatus.DEVICE_ERROR });
         sim.slave(i + 1).setValue(r0.param, undefined);
       }
+      // Status registers and fault/calibration bits (coils, discrete inputs): the simulator's fault makes the
+      // parameters they cover 02, clearing it returns them to 00; calibration gives 01.
+      const covered = new Set([...profile.status.filter((s) => s.faultBit !== undefined).flatMap((s) => s.params), ...profile.bits.filter((b) => b.role === 'fault').flatMap((b) => b.params)]);
+      const calibrated = new Set([...profile.status.filter((s) => s.calibrationBit !== undefined).flatMap((s) => s.params), ...profile.bits.filter((b) => b.role === 'calibration').flatMap((b) => b.params)]);
+      const statusOf = async () => Object.fromEntries((await p.pollOnce()).map((r) => [r.param, r.status]));
+      const expectStatus = (got: Record<string, number>, set: Set<string>, st: number) => {
+        for (const param of profileParams(profile)) expect(got[param], `${param}`).toBe(set.has(param) ? st : DeviceStatus.MEASURING);
+      };
+      sim.slave(i + 1).setFault(true);
+      expectStatus(await statusOf(), covered, DeviceStatus.DEVICE_ERROR);
+      sim.slave(i + 1).setFault(false);
+      expectStatus(await statusOf(), new Set(), DeviceStatus.MEASURING);
+      sim.slave(i + 1).setCalibrating(true);
+      expectStatus(await statusOf(), calibrated, DeviceStatus.CALIBRATING);
+      sim.slave(i + 1).setCalibrating(false);
+      // The humidity bit (envmon-node: status bit 2 of the PM slots) sets QcFlag.HUMIDITY on the PM readings only.
+      const humid = new Set([...profile.status.filter((s) => s.humidityBit !== undefined).flatMap((s) => s.params), ...profile.bits.filter((b) => b.role === 'humidity').flatMap((b) => b.params)]);
+      sim.slave(i + 1).setHumid(true);
+      for (const r of await p.pollOnce()) expect(r.qc_flags, r.param).toBe(humid.has(r.param) ? QcFlag.HUMIDITY : 0);
+      sim.slave(i + 1).setHumid(false);
+      for (const r of await p.pollOnce()) expect(r.qc_flags, r.param).toBe(0);
     });
   }
 });

@@ -1,5 +1,5 @@
 import Modbus from 'modbus-serial';
-import type { FunctionCode } from '@envmon/hardware';
+import type { BitFunction, FunctionCode } from '@envmon/hardware';
 import type { Logger } from 'pino';
 
 type Client = InstanceType<typeof Modbus.default>;
@@ -62,7 +62,8 @@ export interface BusStats {
 export interface ModbusBus {
   readonly key: string;
   readonly label: string;
-  read(unitId: number, fn: FunctionCode, start: number, count: number, timeoutMs: number): Promise<number[]>;
+  /** Registers (functions 3, 4) as 16-bit words, or bits (functions 1 coils, 2 discrete inputs) as 0/1. */
+  read(unitId: number, fn: FunctionCode | BitFunction, start: number, count: number, timeoutMs: number): Promise<number[]>;
   stats(): BusStats;
   isOpen(): boolean;
   close(): Promise<void>;
@@ -79,7 +80,7 @@ export function busLabel(t: BusTransport): string {
 
 interface Job {
   unitId: number;
-  fn: FunctionCode;
+  fn: FunctionCode | BitFunction;
   start: number;
   count: number;
   timeoutMs: number;
@@ -148,6 +149,13 @@ export function createModbusBus(opts: BusOptions): ModbusBus {
     c.setTimeout(j.timeoutMs);
     st.transactions++;
     try {
+      if (j.fn === 1 || j.fn === 2) {
+        // A bit answer is whole bytes: modbus-serial gives 8 booleans per byte, the padding bits at the end.
+        const res = j.fn === 1 ? await c.readCoils(j.start, j.count) : await c.readDiscreteInputs(j.start, j.count);
+        timeoutsInARow = 0;
+        if (res.data.length !== Math.ceil(j.count / 8) * 8) throw new ModbusTransportError(`answer has ${res.data.length / 8} bytes of bits, asked ${j.count} bits`, 'frame');
+        return res.data.slice(0, j.count).map((b) => (b ? 1 : 0));
+      }
       const res = j.fn === 3 ? await c.readHoldingRegisters(j.start, j.count) : await c.readInputRegisters(j.start, j.count);
       timeoutsInARow = 0;
       if (res.data.length !== j.count) throw new ModbusTransportError(`answer has ${res.data.length} registers, asked ${j.count}`, 'frame');

@@ -2,7 +2,8 @@ import { DeviceStatus, type DeviceState, type Reading } from '@envmon/protocol';
 import type { Logger } from 'pino';
 import type { ModbusDeviceConfig } from '../config.ts';
 import { ModbusExceptionError, ModbusTransportError, type ModbusBus } from './bus.ts';
-import { planReads, readingsFromBlocks, type BlockResult } from './read-plan.ts';
+import { planReads, readingsFromBlocks, type BlockResult, type ReadBlock } from './read-plan.ts';
+import { profileParams } from '@envmon/hardware';
 import { createSchedule, type Schedule } from '../schedule.ts';
 
 export interface DevicePollerOptions {
@@ -42,7 +43,7 @@ export function createDevicePoller(opts: DevicePollerOptions): DevicePoller {
   const { device, bus, onReadings } = opts;
   const now = opts.now ?? Date.now;
   const log = opts.log.child({ device: device.id });
-  const blocks = planReads(device.profile, device.maxGap);
+  const blocks = planReads(device.profile, device.maxGap, device.maxBitGap ?? device.profile.maxBitGap);
   const where = `${bus.label} unit ${device.unitId}`;
 
   const st: DeviceState = { device: device.id, status: DeviceStatus.MEASURING, error: '', last_ok: 0, polls: 0, errors: 0, timeouts: 0, quarantined: false };
@@ -51,7 +52,7 @@ export function createDevicePoller(opts: DevicePollerOptions): DevicePoller {
   let quarantinedUntil = 0;
   let stopping = false;
 
-  async function readBlock(fn: 3 | 4, start: number, count: number, retries: number): Promise<BlockResult & { transport?: boolean }> {
+  async function readBlock(fn: ReadBlock['fn'], start: number, count: number, retries: number): Promise<BlockResult & { transport?: boolean }> {
     for (let attempt = 0; ; attempt++) {
       try {
         return { ok: true, words: await bus.read(device.unitId, fn, start, count, device.timeoutMs) };
@@ -135,6 +136,6 @@ export function createDevicePoller(opts: DevicePollerOptions): DevicePoller {
     },
     pollOnce: () => schedule.runOnce(),
     state: () => ({ ...st }),
-    params: () => device.profile.registers.map((r) => r.param),
+    params: () => profileParams(device.profile),
   };
 }

@@ -1,5 +1,5 @@
 import { encodeRegisters, loadProfile, parseProfile } from '@envmon/hardware';
-import { DeviceStatus } from '@envmon/protocol';
+import { DeviceStatus, QcFlag } from '@envmon/protocol';
 import { describe, expect, it } from 'vitest';
 import { planReads, readingsFromBlocks, type BlockResult } from './read-plan.ts';
 
@@ -87,5 +87,96 @@ describe('readingsFromBlocks', () => {
     const status = Object.fromEntries(readingsFromBlocks(profile, blocks, failed(1), T).map((r) => [r.param, r]));
     expect(status.COD).toMatchObject({ value: 90, status: 2 });
     expect(status.FLOW).toMatchObject({ status: 0 });
+  });
+});
+
+describe('coils and discrete inputs', () => {
+  const BITS = `id: b
+manufacturer: x
+model: y
+source: a test, not a device
+address_base: 0
+registers:
+  - { param: PM2_5, function: 4, address: 0, type: uint16 }
+  - { param: PM10, function: 4, address: 1, type: uint16 }
+bits:
+  - { name: F25, function: 2, address: 10, role: fault, params: [PM2_5] }
+  - { name: OK, function: 2, address: 12, role: fault, active: low }
+  - { name: CAL, function: 2, address: 13, role: calibration, params: [PM10] }
+  - { name: HUM, function: 1, address: 0, role: humidity, params: [PM2_5, PM10] }
+  - { name: PUMP, function: 1, address: 3, role: reading, param: RH }
+`;
+  const p = parseProfile(BITS, 'b.yaml');
+
+  it('coalesces bits per function within the gap and the 2000-bit cap', () => {
+    expect(planReads(p)).toEqual([
+      { fn: 4, start: 0, count: 2 },
+      { fn: 1, start: 0, count: 1 },
+      { fn: 1, start: 3, count: 1 },
+      { fn: 2, start: 10, count: 1 },
+      { fn: 2, start: 12, count: 2 },
+    ]);
+    expect(planReads(p, 0, 2)).toEqual([
+      { fn: 4, start: 0, count: 2 },
+      { fn: 1, start: 0, count: 4 },
+      { fn: 2, start: 10, count: 4 },
+    ]);
+    const many = Array.from({ length: 5 }, (_, i) => `  - { name: W${i}, function: 2, address: ${i * 1000}, role: fault }`).join('\n');
+    const wide = parseProfile(`id: w\nmanufacturer: x\nmodel: y\nsource: a test, not a device\naddress_base: 0\nmax_bit_gap: 1998\nregisters:\n  - { param: PM2_5, function: 4, address: 0, type: uint16 }\nbits:\n${many}\n`, 'w.yaml');
+    expect(planReads(wide).filter((b) => b.fn === 2)).toEqual([
+      { fn: 2, start: 0, count: 1001 },
+      { fn: 2, start: 2000, count: 1001 },
+      { fn: 2, start: 4000, count: 1 },
+    ]);
+    const capped = parseProfile(`id: w\nmanufacturer: x\nmodel: y\nsource: a test, not a device\naddress_base: 0\nmax_bit_gap: 1998\nmax_bits_per_read: 500\nregisters:\n  - { param: PM2_5, function: 4, address: 0, type: uint16 }\nbits:\n${many}\n`, 'w.yaml');
+    expect(planReads(capped).filter((b) => b.fn === 2).map((b) => b.count)).toEqual([1, 1, 1, 1, 1]);
+  });
+
+  const blocks = planReads(p);
+  const results = (bits: { coils: number[]; di10: number; di12: number[] }): BlockResult[] => [
+    { ok: true, words: [100, 200] },
+    { ok: true, words: [bits.coils[0]!] },
+    { ok: true, words: [bits.coils[1]!] },
+    { ok: true, words: [bits.di10] },
+    { ok: true, words: bits.di12 },
+  ];
+  const read = (bits: Parameters<typeof results>[0]) => Object.fromEntries(readingsFromBlocks(p, blocks, results(bits), T).map((r) => [r.param, r]));
+
+  it('turns fault, calibration, humidity and reading bits into status, QC flags and a 0/1 reading', () => {
+    let by = read({ coils: [0, 0], di10: 0, di12: [1, 0] });
+    expect(by.PM2_5).toMatchObject({ value: 100, status: DeviceStatus.MEASURING, qc_flags: 0 });
+    expect(by.PM10).toMatchObject({ value: 200, status: DeviceStatus.MEASURING, qc_flags: 0 });
+    expect(by.RH).toMatchObject({ value: 0, status: DeviceStatus.MEASURING, period_s: 0, time: T });
+
+    by = read({ coils: [1, 1], di10: 1, di12: [1, 1] });
+    expect(by.PM2_5).toMatchObject({ status: DeviceStatus.DEVICE_ERROR, qc_flags: QcFlag.HUMIDITY });
+    expect(by.PM10).toMatchObject({ status: DeviceStatus.CALIBRATING, qc_flags: QcFlag.HUMIDITY });
+    expect(by.RH).toMatchObject({ value: 1, status: DeviceStatus.MEASURING });
+
+    // "OK" is active low: 0 means a fault on every parameter (it names none), and wins over calibration.
+    by = read({ coils: [0, 1], di10: 0, di12: [0, 1] });
+    expect(by.PM2_5!.status).toBe(DeviceStatus.DEVICE_ERROR);
+    expect(by.PM10!.status).toBe(DeviceStatus.DEVICE_ERROR);
+    expect(by.RH).toMatchObject({ value: 1, status: DeviceStatus.DEVICE_ERROR });
+  });
+
+  it('reports 02 when a fault/calibration bit cannot be read, and null/02 for an unreadable reading bit', () => {
+    const r = results({ coils: [0, 0], di10: 0, di12: [1, 0] });
+    r[4] = { ok: false, error: 'Modbus exception 2' };
+    r[2] = { ok: false, error: 'Modbus exception 2' };
+    const by = Object.fromEntries(readingsFromBlocks(p, blocks, r, T).map((x) => [x.param, x]));
+    expect(by.PM2_5).toMatchObject({ value: 100, status: DeviceStatus.DEVICE_ERROR });
+    expect(by.PM10).toMatchObject({ value: 200, status: DeviceStatus.DEVICE_ERROR });
+    expect(by.RH).toMatchObject({ value: null, status: DeviceStatus.DEVICE_ERROR });
+  });
+
+  it('sets QcFlag.HUMIDITY from a status register humidity bit, only for its parameters', () => {
+    const node = loadProfile('envmon-node');
+    const nb = planReads(node);
+    const words = (humid: boolean): BlockResult[] =>
+      nb.map((b) => ({ ok: true, words: Array.from({ length: b.count }, (_, i) => (b.fn === 4 && b.start + i >= 100 && b.start + i <= 101 && humid ? 1 << 2 : 0)) }));
+    const flags = (humid: boolean) => Object.fromEntries(readingsFromBlocks(node, nb, words(humid), T).map((r) => [r.param, r.qc_flags]));
+    expect(flags(false)).toEqual({ PM2_5: 0, PM10: 0, TEMP: 0, RH: 0, WTEMP: 0, PH: 0 });
+    expect(flags(true)).toEqual({ PM2_5: QcFlag.HUMIDITY, PM10: QcFlag.HUMIDITY, TEMP: 0, RH: 0, WTEMP: 0, PH: 0 });
   });
 });
