@@ -1,4 +1,4 @@
-import { DeviceStatus, type Reading } from '@envmon/protocol';
+import { DeviceStatus, QcFlag, type Reading } from '@envmon/protocol';
 import { describe, expect, it } from 'vitest';
 import { createAverager } from './averaging.ts';
 import { createCalibration } from './calibration.ts';
@@ -37,6 +37,18 @@ describe('averaging', () => {
     expect(by.COD).toMatchObject({ value: 80, status: 0, samples: 1 });
     expect(by.NH4).toMatchObject({ value: 3, status: 1, samples: 1, coverage: 1 / 3 });
     expect(by.TSS).toMatchObject({ value: null, status: 2, samples: 0, coverage: 0 });
+  });
+});
+
+describe('averaging QC flags', () => {
+  it('carries the flags of the samples that went into a mean (a humid PM sample marks its mean humid)', () => {
+    const a = createAverager([60], () => 20_000);
+    const humid = (t: number, v: number, status: DeviceStatus = DeviceStatus.MEASURING): Reading => ({ ...raw('PM2_5', t, v, status), qc_flags: QcFlag.HUMIDITY });
+    a.add([raw('PM2_5', T0, 30), humid(T0 + 20_000, 50), raw('PM10', T0, 40), { ...raw('PH', T0, 7, DeviceStatus.CALIBRATING), qc_flags: QcFlag.HUMIDITY }, raw('PH', T0 + 20_000, 7.2)]);
+    const by = Object.fromEntries(a.add([raw('PM2_5', T0 + 60_000, 1), raw('PM10', T0 + 60_000, 1), raw('PH', T0 + 60_000, 1)]).map((r) => [r.param, r]));
+    expect(by.PM2_5).toMatchObject({ value: 40, samples: 2, qc_flags: QcFlag.HUMIDITY });
+    expect(by.PM10).toMatchObject({ qc_flags: 0 });
+    expect(by.PH).toMatchObject({ value: 7.2, status: 0, qc_flags: 0 }); // the flagged sample was a calibration one, not used
   });
 });
 

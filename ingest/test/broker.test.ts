@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodeBatch, type Batch } from '@envmon/protocol';
+import { encodeBatch, QcFlag, type Batch } from '@envmon/protocol';
 import { connectStation, eventually, SECRET, startTestIngest, viewerHeaders } from './helpers.ts';
 
 let ingest: Awaited<ReturnType<typeof startTestIngest>>;
@@ -53,6 +53,22 @@ describe('durable data path', () => {
     const latest = await ingest.store.latest({ station: 'S1' });
     expect(latest.find((r) => r.param === 'PM2_5')?.value).toBe(31.2);
     expect(latest.find((r) => r.param === 'SO2')).toMatchObject({ value: null, status: 2 });
+    await c.endAsync();
+  });
+
+  it('stores the QC flags a source sets (a sensor node\'s HUMIDITY), merged with its own', async () => {
+    const c = await connectStation(ingest.mqttUrl, 'S1');
+    const t = now() + 1000;
+    await c.publishAsync('envmon/v1/S1/data', Buffer.from(batch('S1', 4, [
+      { param: 'PM2_5', time: t, value: 48.5, status: 0, qc_flags: QcFlag.HUMIDITY, period_s: 0 },
+      { param: 'PM2_5', time: t - 600_000, value: 47, status: 0, qc_flags: QcFlag.HUMIDITY | QcFlag.REPLAYED, period_s: 60, samples: 6, coverage: 1 },
+    ])), { qos: 1 });
+    await eventually(async () => ((await ingest.store.latest({ station: 'S1', param: 'PM2_5' }))[0]?.time === t ? true : undefined), 5000, 'the humid reading in the store');
+    const stored = (await ingest.store.latest({ station: 'S1', param: 'PM2_5' }))[0]!;
+    expect(stored.value).toBe(48.5);
+    // The source's flag is kept; the ingest's own QC only adds bits (here SPIKE: 31.2 → 48.5 within a second).
+    expect(stored.qc_flags & QcFlag.HUMIDITY).toBe(QcFlag.HUMIDITY);
+    expect(stored.qc_flags & QcFlag.SPIKE).toBe(QcFlag.SPIKE);
     await c.endAsync();
   });
 

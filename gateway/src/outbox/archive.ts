@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { OUTBOX_FILE, rowToReading, type ArchiveRow } from './outbox.ts';
 
-/** An archived reading as the wire carries it (minus qc_flags, which a gateway never sets). */
+/** An archived reading as the wire carries it, minus qc_flags (source flags such as HUMIDITY stay in the archive table; REPLAYED is per batch). */
 export interface ArchivedReading {
   param: string;
   time: number;

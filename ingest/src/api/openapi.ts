@@ -114,7 +114,7 @@ export function openApiDocument(api: ApiConfig): Json {
       time: int('Source time, Unix ms'),
       value: numOrNull('null when the device gave no usable value'),
       status: int('TT10 device status: 0 measuring, 1 calibrating, 2 device error', { enum: [0, 1, 2] }),
-      qc_flags: int('QC bits: 1 range, 2 spike, 4 flatline, 8 stale, 16 replayed'),
+      qc_flags: int('QC bits: 1 range, 2 spike, 4 flatline, 8 stale, 16 replayed, 32 humidity (set by the source: a PM reading taken in humid air)'),
       period_s: int('0 = raw sample; 60 / 300 = gateway means'),
     }),
     SeriesPoint: obj({
