@@ -141,3 +141,66 @@ describe('TT10 exporter → real FTP and FTPS servers (pure-ftpd on loopback)', 
     expect(msg).toMatch(/gw\.yaml:16 tt10\.receivers\[0\]\.password_env: environment variable TT10_PW is not set/);
   });
 });
+
+describe("TT10 files from the gateway's means", () => {
+  const m = (param: string, time: string, periodS: number, value: number | null, status: 0 | 1 | 2, samples: number): Reading => ({
+    param, time: at(time), value, status, qc_flags: 0, period_s: periodS, samples, coverage: Math.min(1, samples / (periodS / 10)),
+  });
+
+  function setup(meanPeriodsS: number[] | undefined, extra: Reading[] = []) {
+    const dataDir = mkdtempSync(join(tmpdir(), 'envmon-tt10-means-'));
+    const config = parseGatewayConfig(configText(1, 1, { user: 'u', password: 'p' }), 'gw.yaml', { env: { TT10_PW: 'x' } }).tt10!;
+    const dbPath = join(dataDir, OUTBOX_FILE);
+    const outbox = openOutbox(dbPath, 'GW1');
+    let clock = at('2025-03-10T10:02:00');
+    const e = createTt10Exporter({ config, dbPath, dir: join(dataDir, 'tt10'), archiveDays: 60, log, now: () => clock, ...(meanPeriodsS ? { meanPeriodsS } : {}) });
+    expect(e.produce()).toEqual([]);
+    outbox.insert([
+      // Raw readings of 10:00-10:05: PM2_5 averages 15, PM10 41, SO2 5 (00), NO2 null/02.
+      r('PM2_5', '2025-03-10T10:00:10', 10), r('PM2_5', '2025-03-10T10:02:10', 20),
+      r('PM10', '2025-03-10T10:01:00', 40), r('PM10', '2025-03-10T10:04:00', 42),
+      r('SO2', '2025-03-10T10:01:00', 5), r('NO2', '2025-03-10T10:01:00', null, 2),
+      // The gateway's 5-minute means of the same window (stamped with its start), as it published them.
+      m('PM2_5', '2025-03-10T10:00:00', 300, 16.5, 0, 30), m('SO2', '2025-03-10T10:00:00', 300, 0.8, 1, 12), m('NO2', '2025-03-10T10:00:00', 300, null, 2, 0),
+      // 1-minute means: PM2_5 00 in minutes 0 and 2 (weights 6 and 3), 01 in minute 1; SO2 01 only.
+      m('PM2_5', '2025-03-10T10:00:00', 60, 12, 0, 6), m('PM2_5', '2025-03-10T10:01:00', 60, 500, 1, 6), m('PM2_5', '2025-03-10T10:02:00', 60, 24, 0, 3),
+      m('SO2', '2025-03-10T10:01:00', 60, 0.5, 1, 2), m('SO2', '2025-03-10T10:03:00', 60, 1, 1, 6),
+      m('NO2', '2025-03-10T10:01:00', 60, null, 2, 0),
+      // A mean of the next window is not part of this one.
+      m('PM2_5', '2025-03-10T10:05:00', 300, 99, 0, 30), m('PM2_5', '2025-03-10T10:05:00', 60, 99, 0, 6),
+      ...extra,
+    ]);
+    clock = at('2025-03-10T10:05:20');
+    const [name] = e.produce();
+    expect(name).toBe('HN_ABCD_KK001_20250310100500.txt');
+    const text = readFileSync(join(dataDir, 'tt10', 'archive', '20250310', name!), 'utf8');
+    outbox.close();
+    rmSync(dataDir, { recursive: true, force: true });
+    return text;
+  }
+
+  it('uses the 5-minute mean of the window with its status; a parameter without a mean falls back to its raw readings', () => {
+    expect(setup([60, 300])).toBe(
+      'PM2,5\t16.5\tug/Nm3\t20250310100500\t00\n' + // the gateway's mean, not the raw 15.0
+        'PM10\t41.00\tug/Nm3\t20250310100500\t00\n' + // no PM10 mean in the archive (not closed yet): raw readings
+        'SO2\t0.8\tug/Nm3\t20250310100500\t01\n' + // the mean's own status
+        'NO2\t\tug/m3\t20250310100500\t02\n',
+    );
+  });
+
+  it('combines 1-minute means by sample count (00 first, then 01) when there are no 5-minute means', () => {
+    expect(setup([60])).toBe(
+      `PM2,5\t${((12 * 6 + 24 * 3) / 9).toFixed(1)}\tug/Nm3\t20250310100500\t00\n` +
+        'PM10\t41.00\tug/Nm3\t20250310100500\t00\n' +
+        `SO2\t${((0.5 * 2 + 1 * 6) / 8).toFixed(1)}\tug/Nm3\t20250310100500\t01\n` +
+        'NO2\t\tug/m3\t20250310100500\t02\n',
+    );
+  });
+
+  it('averages the raw readings when means are off, or none divides the window', () => {
+    const raw = 'PM2,5\t15.0\tug/Nm3\t20250310100500\t00\nPM10\t41.00\tug/Nm3\t20250310100500\t00\nSO2\t5.0\tug/Nm3\t20250310100500\t00\nNO2\t\tug/m3\t20250310100500\t02\n';
+    expect(setup(undefined)).toBe(raw);
+    expect(setup([])).toBe(raw);
+    expect(setup([3600])).toBe(raw);
+  });
+});

@@ -3,13 +3,16 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Logger } from 'pino';
 import type { Tt10Config, Tt10Receiver } from './config.ts';
-import { averageWindow, expandTemplate, fileNameStamp, formatTt10, parseTt10Time, tt10FileName, tt10Time, type WindowReading } from './format.ts';
+import { averageWindow, averageWindowFromMeans, expandTemplate, fileNameStamp, formatTt10, meanPeriodFor, parseTt10Time, tt10FileName, tt10Time, type WindowMean, type WindowReading } from './format.ts';
 import { sendOverFtp, type OutgoingFile } from './ftp-sender.ts';
 import { sendOverSftp } from './sftp-sender.ts';
 
 /**
- * Produces a TT10 file for every `interval_min` window from the gateway's archive (the mean of the window's raw
- * readings per parameter) and sends it to every receiver.
+ * Produces a TT10 file for every `interval_min` window from the gateway's archive and sends it to every receiver.
+ * The value of a parameter is the gateway's own mean of the window (with its status) when the gateway computes
+ * means of a period that divides the window (`meanPeriodsS`, the config's `averaging`: 300 s means for 5-minute
+ * files, or 60 s means combined by sample count); otherwise — means off, or a parameter whose mean is not in the
+ * archive — the mean of the window's raw readings.
  *
  * On disk, under `<data_dir>/tt10/`:
  *   archive/<yyyyMMdd>/<file>.txt   every file produced, kept `archiveDays` (TT10/2021: ≥ 60 days)
@@ -27,6 +30,8 @@ export interface Tt10ExporterOptions {
   /** Folder of the exporter's files (normally <data_dir>/tt10). */
   dir: string;
   archiveDays: number;
+  /** The periods (s) of the means the gateway archives (config `averaging`); empty or absent: raw readings only. */
+  meanPeriodsS?: readonly number[];
   log: Logger;
   /** Clock for windows, Unix ms (default Date.now). */
   now?: () => number;
@@ -65,16 +70,21 @@ export function createTt10Exporter(o: Tt10ExporterOptions): Tt10Exporter {
   mkdirSync(archiveDir, { recursive: true });
   for (const r of c.receivers) mkdirSync(queueDir(r.name), { recursive: true });
 
+  const meanPeriodS = meanPeriodFor(windowMs / 1000, o.meanPeriodsS ?? []);
   let db: Database.Database | undefined;
   let windowStmt: Database.Statement<[number, number], WindowReading> | undefined;
-  const readWindow = (from: number, to: number): WindowReading[] => {
-    if (!db) {
-      if (!existsSync(o.dbPath)) return [];
-      db = new Database(o.dbPath, { readonly: true, fileMustExist: true });
-      windowStmt = db.prepare(`SELECT param, value, status FROM archive WHERE time >= ? AND time < ? AND period_s = 0`);
-    }
-    return windowStmt!.all(from, to);
+  let meansStmt: Database.Statement<[number, number, number], WindowMean> | undefined;
+  const open = (): boolean => {
+    if (db) return true;
+    if (!existsSync(o.dbPath)) return false;
+    db = new Database(o.dbPath, { readonly: true, fileMustExist: true });
+    windowStmt = db.prepare(`SELECT param, value, status FROM archive WHERE time >= ? AND time < ? AND period_s = 0`);
+    // Means are stamped with the start of their period: those starting inside the window make it up.
+    meansStmt = db.prepare(`SELECT param, value, status, samples FROM archive WHERE time >= ? AND time < ? AND period_s = ?`);
+    return true;
   };
+  const readWindow = (from: number, to: number): WindowReading[] => (open() ? windowStmt!.all(from, to) : []);
+  const readMeans = (from: number, to: number, periodS: number): WindowMean[] => (open() ? meansStmt!.all(from, to, periodS) : []);
 
   const readState = (): number | undefined => {
     try {
@@ -100,7 +110,7 @@ export function createTt10Exporter(o: Tt10ExporterOptions): Tt10Exporter {
       const readings = readWindow(next, end);
       // No reading at all: the gateway was not running, there is nothing to report for this window.
       if (readings.length > 0) {
-        const records = averageWindow(c.params, readings, c.missing);
+        const records = meanPeriodS === undefined ? averageWindow(c.params, readings, c.missing) : averageWindowFromMeans(c.params, readMeans(next, end, meanPeriodS), readings, c.missing);
         if (records.length > 0) written.push(writeFile(end, formatTt10(records, end, c)));
       }
       next = end;

@@ -105,6 +105,53 @@ export function averageWindow(params: readonly Tt10Param[], readings: readonly W
   return out;
 }
 
+/** A mean the gateway computed (archive rows with period_s > 0). */
+export interface WindowMean extends WindowReading {
+  /** Raw samples that went into the mean (0 for a mean without a value). */
+  samples: number | null;
+}
+
+/**
+ * One record per parameter for a window, from the gateway's own means of a period that divides the window (the
+ * window's mean itself when the periods are equal):
+ * - one mean: its value and its status, as the gateway published it;
+ * - several (a 10-minute window from 5-minute means): the sample-weighted mean of the 00 means (status 00), else
+ *   of the 01 means (status 01), else empty with 02;
+ * - a parameter without any mean in the window (its period was not closed yet, or means were off for a while)
+ *   falls back to the raw readings, as `averageWindow` does.
+ */
+export function averageWindowFromMeans(params: readonly Tt10Param[], means: readonly WindowMean[], raw: readonly WindowReading[], missing: 'error' | 'omit'): Tt10Record[] {
+  const acc = new Map<string, { sum: [number, number]; w: [number, number] }>();
+  for (const m of means) {
+    let a = acc.get(m.param);
+    if (!a) acc.set(m.param, (a = { sum: [0, 0], w: [0, 0] }));
+    if (m.value === null || !Number.isFinite(m.value)) continue;
+    if (m.status === DeviceStatus.MEASURING || m.status === DeviceStatus.CALIBRATING) {
+      const w = Math.max(1, m.samples ?? 1);
+      a.sum[m.status] += m.value * w;
+      a.w[m.status] += w;
+    }
+  }
+  const out: Tt10Record[] = [];
+  const fallback = params.filter((p) => !acc.has(p.code));
+  const fromRaw = new Map(averageWindow(fallback, raw, missing).map((r) => [r.param.code, r]));
+  for (const param of params) {
+    const a = acc.get(param.code);
+    if (!a) {
+      const r = fromRaw.get(param.code);
+      if (r) out.push(r);
+    } else if (a.w[0] > 0) out.push({ param, value: a.sum[0] / a.w[0], status: DeviceStatus.MEASURING });
+    else if (a.w[1] > 0) out.push({ param, value: a.sum[1] / a.w[1], status: DeviceStatus.CALIBRATING });
+    else out.push({ param, value: null, status: DeviceStatus.DEVICE_ERROR });
+  }
+  return out;
+}
+
+/** The mean period (seconds) a window of `windowS` is made of: the longest of `periodsS` that divides it, if any. */
+export function meanPeriodFor(windowS: number, periodsS: readonly number[]): number | undefined {
+  return [...periodsS].filter((p) => p > 0 && p <= windowS && windowS % p === 0).sort((a, b) => b - a)[0];
+}
+
 /** `yyyy/MM/dd`-style templates: yyyy, MM, dd, HH and {station} {province} {facility}, in the file's local time. */
 export function expandTemplate(template: string, t: number, utcOffsetMin: number, names: { province: string; facility: string; station: string }): string {
   const s = tt10Time(t, utcOffsetMin);
