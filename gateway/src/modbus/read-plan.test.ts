@@ -180,3 +180,19 @@ bits:
     expect(flags(true)).toEqual({ PM2_5: QcFlag.HUMIDITY, PM10: QcFlag.HUMIDITY, TEMP: 0, RH: 0, WTEMP: 0, PH: 0 });
   });
 });
+
+describe('status entries sharing one status word (Campbell MetSENS300)', () => {
+  const p = loadProfile('campbell-metsens300');
+  it('reads the shared word once, in the same block as the values', () => {
+    expect(planReads(p)).toEqual([{ fn: 3, start: 0, count: 12 }]);
+  });
+  it('gives each bit its own parameters', () => {
+    const words = (status: number): BlockResult[] => [{ ok: true, words: [...encodeRegisters(1000, 'float32', 'ABCD'), ...encodeRegisters(70, 'float32', 'ABCD'), ...encodeRegisters(25, 'float32', 'ABCD'), 0, 0, 0, 0, 0, status] }];
+    const st = (status: number) => Object.fromEntries(readingsFromBlocks(p, planReads(p), words(status), T).map((r) => [r.param, r.status]));
+    expect(st(0)).toEqual({ PRESS: 0, RH: 0, TEMP: 0 });
+    expect(st(0x10)).toEqual({ PRESS: 0, RH: 0, TEMP: 2 });
+    expect(st(0x40 | 0x80)).toEqual({ PRESS: 2, RH: 2, TEMP: 0 });
+    expect(st(0x20)).toEqual({ PRESS: 2, RH: 2, TEMP: 2 });
+    expect(st(0x01)).toEqual({ PRESS: 0, RH: 0, TEMP: 0 }); // wind fault: no wind parameter here
+  });
+});

@@ -47,6 +47,7 @@ function coalesce(spans: ReadBlock[], limit: number, maxGap: number): ReadBlock[
   for (const s of spans) {
     const last = blocks.at(-1);
     const end = last ? last.start + last.count : 0;
+    if (last && last.fn === s.fn && s.start >= last.start && s.start + s.count <= end) continue; // already read (a shared status word)
     if (last && last.fn === s.fn && s.start >= end && s.start - end <= maxGap && s.start + s.count - last.start <= limit) {
       last.count = s.start + s.count - last.start;
     } else {

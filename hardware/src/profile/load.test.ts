@@ -183,6 +183,14 @@ status:`,
     expect(at(cross, 'bits[3].address')).toBeUndefined(); // coil 4 and discrete input 4 are different bits
   });
 
+  it('lets status entries share one status word, but not a value register', () => {
+    const p = parseProfile(GOOD.replace('fault_bit: 0 }', 'fault_bit: 0, params: [PM2_5] }\n  - { function: 3, address: 2, fault_bit: 1, params: [TEMP] }'), 'good.yaml');
+    expect(p.status.map((s) => [s.wireAddress, s.faultBit, s.params])).toEqual([[1, 0, ['PM2_5']], [1, 1, ['TEMP']]]);
+    const [i] = issuesOf(GOOD.replace('fault_bit: 0 }', 'fault_bit: 0 }\n  - { function: 3, address: 1, fault_bit: 1 }'));
+    expect(i).toMatchObject({ line: 20, path: 'status[1].address' });
+    expect(i!.message).toMatch(/overlaps registers\[1\] \(TEMP\)/);
+  });
+
   it('accepts a humidity bit in a status register, distinct from the other bits', () => {
     const p = parseProfile(GOOD.replace('fault_bit: 0 }', 'fault_bit: 0, humidity_bit: 2 }'), 'good.yaml');
     expect(p.status[0]).toMatchObject({ faultBit: 0, humidityBit: 2 });

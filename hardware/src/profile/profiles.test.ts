@@ -32,7 +32,7 @@ describe('shipped profiles', () => {
         for (const code of params) expect(catalogue().has(code), code).toBe(true);
       });
 
-      it('has no two entries on the same register', () => {
+      it('has no two entries on the same register or bit (status entries may share a status word, with distinct bits)', () => {
         const used = new Map<string, string>();
         const claim = (fn: number, addr: number, what: string): void => {
           const key = `${fn}:${addr}`;
@@ -40,7 +40,15 @@ describe('shipped profiles', () => {
           used.set(key, what);
         };
         for (const r of p.registers) for (let i = 0; i < wordCount(r.type); i++) claim(r.function, r.wireAddress + i, r.param);
-        for (const [i, s] of p.status.entries()) claim(s.function, s.wireAddress, `status[${i}]`);
+        const words = new Map<string, number[]>();
+        for (const s of p.status) {
+          const key = `${s.function}:${s.wireAddress}`;
+          if (!words.has(key)) claim(s.function, s.wireAddress, `status at ${s.address}`);
+          const bits = [...(words.get(key) ?? []), ...[s.faultBit, s.calibrationBit, s.humidityBit].filter((b): b is number => b !== undefined)];
+          expect(new Set(bits).size, `status word ${s.address}: a bit used twice`).toBe(bits.length);
+          words.set(key, bits);
+        }
+        for (const b of p.bits) claim(b.function, b.wireAddress, `bit ${b.name}`); // bit tables (1, 2) never meet register tables (3, 4)
       });
 
       it('simulates every register inside the catalogue range and the register type', () => {

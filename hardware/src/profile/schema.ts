@@ -226,10 +226,12 @@ function checkProfile(p: ProfileFile, ctx: z.RefinementCtx): void {
   });
 
   // Two entries reading the same register would decode one word two ways: always a mistake in the map.
-  spans.sort((a, b) => a.fn - b.fn || a.from - b.from);
-  for (let k = 1; k < spans.length; k++) {
-    const a = spans[k - 1]!;
-    const b = spans[k]!;
+  // Several status entries may share one status word (different bits for different parameters).
+  const uniq = spans.filter((x, k) => !(x.what.startsWith('status[') && spans.some((y, j) => j < k && y.what.startsWith('status[') && y.fn === x.fn && y.from === x.from)));
+  uniq.sort((a, b) => a.fn - b.fn || a.from - b.from);
+  for (let k = 1; k < uniq.length; k++) {
+    const a = uniq[k - 1]!;
+    const b = uniq[k]!;
     if (a.fn === b.fn && b.from <= a.to) {
       ctx.addIssue({ code: 'custom', path: b.path, message: `overlaps ${a.what} (function ${a.fn}, wire registers ${a.from}..${a.to}); a 32-bit value takes two registers` });
     }

@@ -39,7 +39,7 @@ export function registerImage(
     if (state.fault && s.faultBit !== undefined) word |= 1 << s.faultBit;
     if (state.calibrating && s.calibrationBit !== undefined) word |= 1 << s.calibrationBit;
     if (state.humid && s.humidityBit !== undefined) word |= 1 << s.humidityBit;
-    image.set(s.wireAddress, word);
+    image.set(s.wireAddress, (image.get(s.wireAddress) ?? 0) | word); // entries may share one status word
   }
   if (profile.maxReadGap > 0) fillGaps(image, profile.maxReadGap);
   return image;
