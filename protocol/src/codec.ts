@@ -56,30 +56,101 @@ export function encodeBatch(batch: Batch): Uint8Array {
 export function decodeBatch(payload: Uint8Array): Batch {
   if (payload.length === 0) throw new DecodeError('empty', 'empty payload');
   if (payload[0] === 0x7b /* { */) return batchFromJson(payload);
-  let obj: Record<string, unknown>;
+  let batch: Batch;
   try {
-    obj = BatchType.toObject(BatchType.decode(payload), TO_OBJECT);
+    batch = readBatch(protobuf.Reader.create(payload));
   } catch (err) {
     throw new DecodeError('malformed_protobuf', `not a protobuf envmon.v1.Batch: ${(err as Error).message}`);
   }
-  const wire = obj as unknown as { station: string; seq: number; sent_at: number; readings: WireReading[] };
   // Arbitrary bytes can parse as a protobuf message with every field absent; a batch without a station is garbage.
-  if (wire.station === '') throw new DecodeError('schema', 'batch has no station (field 1): not an envmon.v1.Batch');
-  return {
-    station: wire.station,
-    seq: wire.seq,
-    sent_at: wire.sent_at,
-    readings: wire.readings.map((r) => ({
-      param: r.param,
-      time: r.time,
-      value: r.has_value ? r.value : null,
-      status: r.status as DeviceStatus,
-      qc_flags: r.qc_flags,
-      period_s: r.period_s,
-      // proto3 cannot tell 0 from absent: a mean's counts are given only when it had samples.
-      ...(r.period_s > 0 && (r.samples ?? 0) > 0 ? { samples: r.samples, coverage: r.coverage ?? 0 } : {}),
-    })),
-  };
+  if (batch.station === '') throw new DecodeError('schema', 'batch has no station (field 1): not an envmon.v1.Batch');
+  return batch;
+}
+
+/*
+ * Batch and Reading are read field by field, straight into the objects decodeBatch returns: the ingest decodes
+ * every message it receives, and protobufjs' decode + toObject + a mapping made three objects per reading.
+ * The rules are those of protobufjs' generated decoder (8.x, decoder.js): tags checked, a field with another wire
+ * type than its own skipped as unknown, unknown fields skipped, the last value of a field wins, a reading bounded
+ * by its length, proto3 strings verified as UTF-8, absent fields at their defaults. codec-decode.test.ts holds it
+ * to protobufjs on valid, unusual and random input.
+ */
+function readBatch(r: protobuf.Reader): Batch {
+  let station = '';
+  let seq = 0;
+  let sentAt = 0;
+  const readings: Reading[] = [];
+  while (r.pos < r.len) {
+    const tag = r.tag();
+    const wire = tag & 7;
+    const field = tag >>> 3;
+    if (field === 1 && wire === 2) station = r.stringVerify();
+    else if (field === 2 && wire === 0) seq = readLong(r, true);
+    else if (field === 3 && wire === 0) sentAt = readLong(r, false);
+    else if (field === 4 && wire === 2) readings.push(readReading(r));
+    else r.skipType(wire, 0, field);
+  }
+  return { station, seq, sent_at: sentAt, readings };
+}
+
+function readReading(r: protobuf.Reader): Reading {
+  const end = r.size() + r.pos;
+  if (end > r.len) throw new RangeError('index out of range');
+  const outerLen = r.len;
+  r.len = end;
+  let param = '';
+  let time = 0;
+  let value = 0;
+  let status = 0;
+  let qcFlags = 0;
+  let hasValue = false;
+  let periodS = 0;
+  let samples = 0;
+  let coverage = 0;
+  while (r.pos < end) {
+    const tag = r.tag();
+    const wire = tag & 7;
+    const field = tag >>> 3;
+    if (field === 1 && wire === 2) param = r.stringVerify();
+    else if (field === 2 && wire === 0) time = readLong(r, false);
+    else if (field === 3 && wire === 1) value = r.double();
+    else if (field === 4 && wire === 0) status = r.int32();
+    else if (field === 5 && wire === 0) qcFlags = r.uint32();
+    else if (field === 6 && wire === 0) hasValue = r.bool();
+    else if (field === 7 && wire === 0) periodS = r.uint32();
+    else if (field === 8 && wire === 0) samples = r.uint32();
+    else if (field === 9 && wire === 1) coverage = r.double();
+    else r.skipType(wire, 1, field);
+  }
+  if (r.pos !== end) throw new RangeError('index out of range');
+  r.len = outerLen;
+  const reading: Reading = { param, time, value: hasValue ? value : null, status: status as DeviceStatus, qc_flags: qcFlags, period_s: periodS };
+  // proto3 cannot tell 0 from absent: a mean's counts are given only when it had samples.
+  if (periodS > 0 && samples > 0) {
+    reading.samples = samples;
+    reading.coverage = coverage;
+  }
+  return reading;
+}
+
+/** An int64/uint64 varint as a number (as toObject's `longs: Number`); times and counters take the short path. */
+function readLong(r: protobuf.Reader, unsigned: boolean): number {
+  const buf = r.buf;
+  let pos = r.pos;
+  let value = 0;
+  let scale = 1;
+  // Up to 7 bytes (< 2^49) add up exactly in a double, without a Long object.
+  for (let i = 0; i < 7 && pos < r.len; i++) {
+    const b = buf[pos++]!;
+    value += (b & 0x7f) * scale;
+    if (b < 0x80) {
+      r.pos = pos;
+      return value;
+    }
+    scale *= 128;
+  }
+  const long = unsigned ? r.uint64() : r.int64();
+  return typeof long === 'number' ? long : protobuf.util.LongBits.from(long).toNumber(unsigned);
 }
 
 /**
