@@ -5,7 +5,7 @@ import type { LiveHub } from '../live/hub.ts';
 import type { StoredReading } from '../store/store.ts';
 import { QualityControl } from './qc.ts';
 import type { Quarantine } from './quarantine.ts';
-import { validateBatch } from './validate.ts';
+import { validateBatch, type ValidationContext } from './validate.ts';
 import type { Wal } from './wal.ts';
 
 /** What `handleData` did with a payload: readings kept (in the WAL, with QC flags) and reasons for the rest. */
@@ -38,8 +38,11 @@ export class Pipeline {
   readonly counters = { messages: 0, accepted: 0, rejected: 0, backpressureWaits: 0 };
 
   private readonly qc: QualityControl;
+  /** One context for every message (only `now` changes), not a copy of the options per message. */
+  private readonly validation: ValidationContext;
 
   constructor(private readonly o: PipelineOptions) {
+    this.validation = { catalogue: o.catalogue, stations: o.stations, maxFutureSkewMs: o.maxFutureSkewMs, maxBackfillMs: o.maxBackfillMs, now: 0 };
     this.qc = new QualityControl({
       catalogue: o.catalogue,
       staleAfterMs: o.staleAfterMs,
@@ -59,7 +62,8 @@ export class Pipeline {
       return { accepted: [], rejected: [{ reason, detail: (err as Error).message }] };
     }
     const now = Date.now();
-    const result = validateBatch(batch, topicStation, { ...this.o, now });
+    this.validation.now = now;
+    const result = validateBatch(batch, topicStation, this.validation);
     if (result.batchError) {
       this.reject(topicStation, topic, result.batchError.reason, result.batchError.detail, payload);
       return { accepted: [], rejected: [result.batchError] };

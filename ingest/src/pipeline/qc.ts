@@ -26,32 +26,48 @@ interface Track {
  * starts a new track, so a spike exactly across a restart goes unflagged — a documented, accepted gap.
  */
 export class QualityControl {
-  private readonly tracks = new Map<string, Track>();
+  /** Per station, per parameter: the series' last raw value. Nested maps: no key string built per reading. */
+  private readonly tracks = new Map<string, Map<string, Track>>();
 
   constructor(private readonly o: QcOptions) {}
 
   apply(readings: StoredReading[], receivedAt: number): void {
+    // What a reading is checked against depends only on its (station, param), and a batch is long runs of few of
+    // them: looked up again only when the pair changes.
+    let station: string | undefined;
+    let param: string | undefined;
+    let plausible: readonly [number, number] | undefined;
+    let maxStep: number | undefined;
+    let flatlineMs: number | undefined;
+    let byParam: Map<string, Track> | undefined;
     for (const r of readings) {
       if (receivedAt - r.time > this.o.staleAfterMs) r.qc_flags |= QcFlag.STALE;
       if (r.value === null) continue;
-      const plausible = this.o.plausible(r.station, r.param);
+      if (r.station !== station || r.param !== param) {
+        station = r.station;
+        param = r.param;
+        plausible = this.o.plausible(station, param);
+        const qc = this.o.catalogue.get(param)?.qc;
+        maxStep = qc?.max_step_per_min;
+        flatlineMs = qc?.flatline_min === undefined ? undefined : qc.flatline_min * 60_000;
+        byParam = this.tracks.get(station);
+        if (byParam === undefined) this.tracks.set(station, (byParam = new Map()));
+      }
       if (plausible && (r.value < plausible[0] || r.value > plausible[1])) r.qc_flags |= QcFlag.RANGE;
       if (r.period_s !== 0) continue;
-      const qc = this.o.catalogue.get(r.param)?.qc;
-      const key = `${r.station}\u0000${r.param}`;
-      const prev = this.tracks.get(key);
-      if (prev && r.time <= prev.time) continue; // late or repeated: no neighbour to compare with
+      const prev = byParam!.get(r.param);
       if (!prev) {
-        this.tracks.set(key, { time: r.time, value: r.value, sameSince: r.time });
+        byParam!.set(r.param, { time: r.time, value: r.value, sameSince: r.time });
         continue;
       }
+      if (r.time <= prev.time) continue; // late or repeated: no neighbour to compare with
       const minutes = Math.max((r.time - prev.time) / 60_000, 1 / 60);
-      if (qc?.max_step_per_min !== undefined && Math.abs(r.value - prev.value) / minutes > qc.max_step_per_min) {
-        r.qc_flags |= QcFlag.SPIKE;
-      }
+      if (maxStep !== undefined && Math.abs(r.value - prev.value) / minutes > maxStep) r.qc_flags |= QcFlag.SPIKE;
       const sameSince = r.value === prev.value ? prev.sameSince : r.time;
-      if (qc?.flatline_min !== undefined && r.time - sameSince > qc.flatline_min * 60_000) r.qc_flags |= QcFlag.FLATLINE;
-      this.tracks.set(key, { time: r.time, value: r.value, sameSince });
+      if (flatlineMs !== undefined && r.time - sameSince > flatlineMs) r.qc_flags |= QcFlag.FLATLINE;
+      prev.time = r.time;
+      prev.value = r.value;
+      prev.sameSince = sameSince;
     }
   }
 }

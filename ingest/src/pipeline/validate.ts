@@ -1,4 +1,4 @@
-import type { Batch, Catalogue, Reading } from '@envmon/protocol';
+import type { Batch, Catalogue, Parameter, Reading } from '@envmon/protocol';
 import type { StationConfig } from '../config/config.ts';
 import type { StoredReading } from '../store/store.ts';
 
@@ -54,13 +54,24 @@ export function validateBatch(
   const accepted: StoredReading[] = [];
   const rejected: Rejected[] = [];
   const reject = (reading: Reading, reason: RejectReason, detail: string) => rejected.push({ reading, reason, detail });
+  const anyParam = station.params.length === 0;
+  const newest = ctx.now + ctx.maxFutureSkewMs;
+  const oldest = ctx.now - ctx.maxBackfillMs;
+  // A batch is long runs of a few parameters: the catalogue and station lookups are redone only when it changes.
+  let code: string | undefined;
+  let param: Parameter | undefined;
+  let configured = false;
   for (const r of batch.readings) {
-    const param = ctx.catalogue.get(r.param);
+    if (r.param !== code) {
+      code = r.param;
+      param = ctx.catalogue.get(code);
+      configured = anyParam || station.params.includes(code);
+    }
     if (!param) {
       reject(r, 'unknown_param', `parameter "${r.param.slice(0, 64)}" is not in the catalogue`);
       continue;
     }
-    if (station.params.length > 0 && !station.params.includes(r.param)) {
+    if (!configured) {
       reject(r, 'param_not_configured', `station ${station.id} is not configured to report ${r.param}`);
       continue;
     }
@@ -72,11 +83,11 @@ export function validateBatch(
       reject(r, 'out_of_range', `${r.param} = ${r.value} ${param.unit} is outside the physical range [${param.range[0]}, ${param.range[1]}]`);
       continue;
     }
-    if (r.time > ctx.now + ctx.maxFutureSkewMs) {
+    if (r.time > newest) {
       reject(r, 'time_in_future', `${r.param} time ${new Date(r.time).toISOString()} is ahead of the ingest clock by more than ${ctx.maxFutureSkewMs / 1000} s`);
       continue;
     }
-    if (r.time < ctx.now - ctx.maxBackfillMs) {
+    if (r.time < oldest) {
       reject(r, 'time_too_old', `${r.param} time ${safeIso(r.time)} is older than the backfill window`);
       continue;
     }
