@@ -79,6 +79,12 @@ export async function startIngest(o: IngestOptions): Promise<RunningIngest> {
   const cluster = resolveCluster(o.config.cluster, o.env ?? process.env);
 
   const store = o.store ?? (await openStoreFromEnv(o.dataDir, o.env ?? process.env));
+  if (cluster && store.kind === 'sqlite' && !cluster.allowLocalStore) {
+    await store.close();
+    throw new Error(
+      'cluster mode needs one store shared by every instance: set INFLUX_URL (InfluxDB 1.x/2.x/3.x or VictoriaMetrics) — the embedded SQLite store is per machine (cluster.allow_local_store: true only for tests)',
+    );
+  }
   const wal = new Wal(join(o.dataDir, 'wal.sqlite'));
   const quarantine = new Quarantine(join(o.dataDir, 'quarantine.sqlite'));
   const hub = new LiveHub();
@@ -123,7 +129,17 @@ export async function startIngest(o: IngestOptions): Promise<RunningIngest> {
     tt10Import = o.config.tt10_import ? startTt10Import({ config: o.config.tt10_import, pipeline, stations, catalogue, log }) : undefined;
     // Alarms subscribe to the hub before the broker accepts data; they only queue there (src/alarms/README.md).
     alarms = o.config.alarms
-      ? await startAlarmSystem({ config: o.config.alarms, dataDir: o.dataDir, hub, stations: o.config.stations, store, env: o.env ?? process.env, log })
+      ? await startAlarmSystem({
+          config: o.config.alarms,
+          dataDir: o.dataDir,
+          // Cluster mode: each station's alarms are evaluated by its lease owner, from every instance's readings.
+          hub: clusterLive ? { subscribe: (l) => clusterLive.hub.subscribe(l), publish: (e) => hub.publish(e) } : hub,
+          stations: o.config.stations,
+          store,
+          env: o.env ?? process.env,
+          log,
+          ...(cluster ? { cluster: { redisUrl: cluster.redisUrl, instanceId: cluster.instanceId, leaseMs: cluster.alarmLeaseMs } } : {}),
+        })
       : undefined;
     broker = await startBroker({
       stations,
@@ -138,6 +154,8 @@ export async function startIngest(o: IngestOptions): Promise<RunningIngest> {
       ...(cluster ? { cluster } : {}),
     });
     if (clusterLive && broker.backend) await clusterLive.attach(broker.backend.mq);
+    // Cluster mode: compete for stations' alarm leases only now that every instance's readings arrive here.
+    await alarms?.cluster?.takeStations();
     const app = createApp({
       store,
       hub: liveHub,

@@ -39,7 +39,8 @@ describe.skipIf(skip)('two ingest instances on one Redis', () => {
   beforeAll(async () => {
     redis = await startRedis();
     const readerHash = await hashSecret(READER_PASSWORD);
-    const extra = `mqtt:\n  readers:\n    - { username: dash, secret_hash: "${readerHash}" }\n`;
+    // Each instance its own SQLite store, so the test can see which one committed a batch.
+    const extra = `mqtt:\n  readers:\n    - { username: dash, secret_hash: "${readerHash}" }\ncluster: { allow_local_store: true }\n`;
     a = await startTestIngest({ env: { ENVMON_REDIS_URL: redis.url, ENVMON_INSTANCE_ID: 'ingest-a' } }, extra);
     b = await startTestIngest({ env: { ENVMON_REDIS_URL: redis.url, ENVMON_INSTANCE_ID: 'ingest-b' } }, extra);
   }, 30_000);

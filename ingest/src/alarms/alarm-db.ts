@@ -127,15 +127,19 @@ export interface NewAlarm {
 export class AlarmStore {
   private readonly s;
 
-  constructor(readonly db: Database.Database) {
+  /** `ids`: where new alarm and history ids come from (cluster mode: src/cluster/id-blocks.ts); default AUTOINCREMENT. */
+  constructor(
+    readonly db: Database.Database,
+    private readonly ids?: () => number,
+  ) {
     this.s = {
       open: db.prepare<[string, string, string], AlarmRow>(`SELECT * FROM alarms WHERE station = ? AND param = ? AND rule = ? AND state <> 'closed'`),
       get: db.prepare<[number], AlarmRow>(`SELECT * FROM alarms WHERE id = ?`),
       insert: db.prepare(
-        `INSERT INTO alarms (rule, rule_name, kind, severity, station, param, state, occurrences, raised_at, value, last_value, limit_json, detail, updated_at)
-         VALUES (@rule, @rule_name, @kind, @severity, @station, @param, 'raised', 1, @raised_at, @value, @value, @limit_json, @detail, @now)`,
+        `INSERT INTO alarms (id, rule, rule_name, kind, severity, station, param, state, occurrences, raised_at, value, last_value, limit_json, detail, updated_at)
+         VALUES (@id, @rule, @rule_name, @kind, @severity, @station, @param, 'raised', 1, @raised_at, @value, @value, @limit_json, @detail, @now)`,
       ),
-      history: db.prepare(`INSERT INTO alarm_history (alarm_id, time, action, by, text) VALUES (?, ?, ?, ?, ?)`),
+      history: db.prepare(`INSERT INTO alarm_history (id, alarm_id, time, action, by, text) VALUES (?, ?, ?, ?, ?, ?)`),
       historyOf: db.prepare<[number], HistoryEntry>(`SELECT id, alarm_id, time, action, by, text FROM alarm_history WHERE alarm_id = ? ORDER BY id`),
       getState: db.prepare<[string, string, string], { state: string }>(`SELECT state FROM rule_state WHERE rule = ? AND station = ? AND param = ?`),
       putState: db.prepare(`INSERT INTO rule_state (rule, station, param, state) VALUES (?, ?, ?, ?) ON CONFLICT (rule, station, param) DO UPDATE SET state = excluded.state`),
@@ -166,6 +170,7 @@ export class AlarmStore {
 
   insert(a: NewAlarm): AlarmView {
     const info = this.s.insert.run({
+      id: this.ids?.() ?? null,
       rule: a.rule,
       rule_name: JSON.stringify(a.rule_name),
       kind: a.kind,
@@ -191,7 +196,7 @@ export class AlarmStore {
   }
 
   addHistory(alarmId: number, time: number, action: HistoryEntry['action'], by: string | null, text: string | null): void {
-    this.s.history.run(alarmId, time, action, by, text);
+    this.s.history.run(this.ids?.() ?? null, alarmId, time, action, by, text);
   }
 
   history(alarmId: number): HistoryEntry[] {

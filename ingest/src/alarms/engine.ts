@@ -41,6 +41,22 @@ export interface AlarmEngineOptions {
   /** Events waiting above this are dropped oldest-first (and counted): the ingest never waits for alarms. */
   maxQueue?: number;
   log?: Logger;
+  /**
+   * Cluster mode (src/cluster/station-leases.ts): whether this instance holds the station's lease. Only stations
+   * taken up with `acquire()` and still owned are evaluated; the readings of the others are parked for `parkMs`
+   * so that a takeover can evaluate what arrived while the station had no live owner.
+   */
+  owns?(station: string): boolean;
+  /** How long readings of stations evaluated elsewhere are kept for a takeover; default 120 s. */
+  parkMs?: number;
+  /** Cluster mode: new alarm and history ids (src/cluster/id-blocks.ts). */
+  ids?: () => number;
+}
+
+interface QueuedEvent {
+  station: string;
+  readings: StoredReading[];
+  arrived: number;
 }
 
 /** Half-done work of one rule on one (station, param), persisted after every change. */
@@ -77,7 +93,10 @@ export class AlarmError extends Error {
 export class AlarmEngine {
   readonly store: AlarmStore;
   private readonly clock: Clock;
-  private readonly queue: { station: string; readings: StoredReading[]; arrived: number }[] = [];
+  private readonly queue: QueuedEvent[] = [];
+  /** Cluster mode: stations taken up (acquire) and not given up since, and the parked events of the others. */
+  private readonly active = new Set<string>();
+  private readonly parked = new Map<string, QueuedEvent[]>();
   private readonly windows = new Map<string, RollingMean>();
   private readonly seen = new Map<string, number>();
   private readonly ruleStates = new Map<string, RuleState>();
@@ -88,10 +107,10 @@ export class AlarmEngine {
   private draining = false;
   private started = false;
   private idleWaiters: (() => void)[] = [];
-  readonly counters = { events: 0, readings: 0, dropped: 0, raised: 0, cleared: 0 };
+  readonly counters = { events: 0, readings: 0, dropped: 0, raised: 0, cleared: 0, parked: 0 };
 
   constructor(private readonly o: AlarmEngineOptions) {
-    this.store = new AlarmStore(o.db);
+    this.store = new AlarmStore(o.db, o.ids);
     this.clock = o.clock ?? systemClock;
   }
 
@@ -103,7 +122,9 @@ export class AlarmEngine {
   async start(): Promise<void> {
     this.unsubscribe = this.o.subscribe((e) => {
       if (e.type !== 'readings') return;
-      this.queue.push({ station: e.station, readings: e.readings, arrived: this.clock.now() });
+      const event = { station: e.station, readings: e.readings, arrived: this.clock.now() };
+      if (!this.evaluates(e.station)) return this.park(event);
+      this.queue.push(event);
       if (this.queue.length > (this.o.maxQueue ?? 100_000)) {
         this.queue.shift();
         this.counters.dropped++;
@@ -148,6 +169,8 @@ export class AlarmEngine {
         this.o.log?.warn({ err }, 'alarms: could not read latest readings to seed last-seen times');
       }
     }
+    // Cluster mode: nothing is evaluated before a station is taken up (acquire() seeds it then).
+    if (this.o.owns) return;
     // A station never heard from is watched from now on: silent after `after` from start-up.
     for (const s of this.o.stations) {
       if (!this.arrivals.has(s)) {
@@ -155,22 +178,87 @@ export class AlarmEngine {
         this.store.putStationArrival(s, now);
       }
     }
+    for (const station of this.o.stations) await this.seedWindows(station, now);
+  }
+
+  /** Fills the rolling means of one station from the store, up to the last reading already evaluated. */
+  private async seedWindows(station: string, now: number): Promise<void> {
+    const store = this.o.store;
     if (!store) return;
     for (const rule of this.rules) {
-      if (rule.value !== 'mean') continue;
-      for (const station of this.o.stations) {
-        if (!ruleApplies(rule, station)) continue;
-        for (const param of rule.params === '*' ? [] : rule.params) {
-          const w = this.window(station, param, rule);
-          try {
-            const series = await store.series({ station, param, period_s: rule.period_s, from: w.startFor(now), to: now + 1, every: w.bucketMs, agg: 'mean' });
-            for (const p of series.points) if (p.value !== null && p.count > 0) w.addBucket(p.time, p.value * p.count, p.count);
-          } catch (err) {
-            this.o.log?.warn({ err, station, param, rule: rule.id }, 'alarms: could not seed the rolling mean from the store');
-          }
+      if (rule.value !== 'mean' || !ruleApplies(rule, station)) continue;
+      for (const param of rule.params === '*' ? [] : rule.params) {
+        const w = this.window(station, param, rule);
+        // Readings after the last evaluated one are evaluated (and added) again: not seeded, or they would count twice.
+        const upTo = Math.min(now, this.store.lastSeen(station, param, rule.period_s) ?? now);
+        try {
+          const series = await store.series({ station, param, period_s: rule.period_s, from: w.startFor(now), to: upTo + 1, every: w.bucketMs, agg: 'mean' });
+          for (const p of series.points) if (p.value !== null && p.count > 0) w.addBucket(p.time, p.value * p.count, p.count);
+        } catch (err) {
+          this.o.log?.warn({ err, station, param, rule: rule.id }, 'alarms: could not seed the rolling mean from the store');
         }
       }
     }
+  }
+
+  // ---------------------------------------------------------------- cluster: one owner per station
+
+  /** Whether this instance evaluates the station now (always, outside cluster mode). */
+  private evaluates(station: string): boolean {
+    return !this.o.owns || (this.active.has(station) && this.o.owns(station));
+  }
+
+  private park(e: QueuedEvent): void {
+    let list = this.parked.get(e.station);
+    if (!list) this.parked.set(e.station, (list = []));
+    list.push(e);
+    this.counters.parked++;
+    const cutoff = this.clock.now() - (this.o.parkMs ?? 120_000);
+    let drop = 0;
+    while (drop < list.length && list[drop]!.arrived < cutoff) drop++;
+    if (list.length - drop > 100_000) drop = list.length - 100_000;
+    if (drop > 0) list.splice(0, drop);
+  }
+
+  /**
+   * Takes a station up after its lease was won (call once the replicated alarm state is caught up): forgets any
+   * cached state of it, reloads it from the alarm database (what the previous owner shipped), seeds its rolling
+   * means, then evaluates the parked readings — those the previous owner evaluated are skipped as not newer than
+   * the last one seen — and from then on every new reading.
+   */
+  async acquire(station: string): Promise<void> {
+    const now = this.clock.now();
+    this.forget(station);
+    const parked = this.parked.get(station) ?? [];
+    const heard = Math.max(this.store.stationArrivals().get(station) ?? 0, parked.at(-1)?.arrived ?? 0);
+    // Never heard from at all: watched from now on, like a station at start-up.
+    this.arrivals.set(station, heard || now);
+    if (!heard) this.store.putStationArrival(station, now);
+    await this.seedWindows(station, now);
+    if (!this.o.owns?.(station)) return;
+    // Everything parked, including what arrived while seeding, then the live readings behind it.
+    const events = this.parked.get(station) ?? [];
+    this.parked.delete(station);
+    this.active.add(station);
+    this.queue.push(...events);
+    this.o.log?.info({ station, parked: events.length }, 'alarms: station taken up');
+    this.schedule();
+  }
+
+  /** Gives a station up (hand-over, lease lost or shutting down): its readings are parked from now on. */
+  async release(station: string): Promise<void> {
+    this.active.delete(station);
+    this.forget(station);
+    await this.idle();
+  }
+
+  /** Drops what is cached in memory about a station; the database holds the truth. */
+  private forget(station: string): void {
+    for (const map of [this.windows, this.seen] as Map<string, unknown>[]) {
+      for (const k of map.keys()) if (k.startsWith(`${station}\u0000`)) map.delete(k);
+    }
+    for (const k of this.ruleStates.keys()) if (k.split('\u0000')[1] === station) this.ruleStates.delete(k);
+    this.arrivals.delete(station);
   }
 
   private window(station: string, param: string, rule: CompiledRule): RollingMean {
@@ -193,7 +281,11 @@ export class AlarmEngine {
       const batch = this.queue.splice(0, 200);
       if (batch.length > 0) {
         this.store.transaction(() => {
-          for (const e of batch) this.processEvent(e.station, e.readings, e.arrived);
+          for (const e of batch) {
+            // Cluster mode: a station given up since the event was queued is parked for whoever takes it.
+            if (this.evaluates(e.station)) this.processEvent(e.station, e.readings, e.arrived);
+            else this.park(e);
+          }
         });
         this.flushLive();
       }
@@ -454,6 +546,7 @@ export class AlarmEngine {
           if (rule.kind !== 'silent') continue;
           const stations = rule.stations === '*' ? this.o.stations : [...rule.stations];
           for (const station of stations) {
+            if (!this.evaluates(station)) continue;
             let last = this.arrivals.get(station);
             if (last === undefined) {
               this.arrivals.set(station, now);

@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { LiveEvent } from '../live/hub.ts';
 import { loadNotifyConfig, type NotifyConfig } from '../notify/config.ts';
 import { Notifier } from '../notify/notifier.ts';
+import { AlarmCluster } from '../cluster/alarm-cluster.ts';
 import type { Store } from '../store/store.ts';
 import { openAlarmDb } from './alarm-db.ts';
 import { AlarmEngine, type AlarmLiveEvent } from './engine.ts';
@@ -42,12 +43,18 @@ export interface AlarmSystemOptions {
   env?: NodeJS.ProcessEnv;
   clock?: Clock;
   log?: Logger;
+  /**
+   * Cluster mode: one owner per station through Redis leases, the alarm database replicated to every instance
+   * (src/cluster/alarm-cluster.ts). `hub` must then carry every instance's readings (the cluster hub).
+   */
+  cluster?: { redisUrl: string; instanceId: string; leaseMs?: number };
 }
 
 export interface AlarmSystem {
   engine: AlarmEngine;
   notifier?: Notifier;
   db: Database.Database;
+  cluster?: AlarmCluster;
   stop(): Promise<void>;
 }
 
@@ -59,6 +66,13 @@ export async function startAlarmSystem(o: AlarmSystemOptions): Promise<AlarmSyst
   const ruleOpts = { profiles, stations: stationIds, policies: notifyConfig ? Object.keys(notifyConfig.policies) : undefined };
   const rules: RuleSet = o.config.rules ? loadRules(o.config.rules, ruleOpts) : parseRules('version: 1\nrules: []\n', '(no rules)', ruleOpts);
   const db = openAlarmDb(join(o.dataDir, 'alarms.sqlite'));
+  let cluster: AlarmCluster | undefined;
+  try {
+    cluster = o.cluster ? await AlarmCluster.open({ ...o.cluster, log: o.log }) : undefined;
+  } catch (err) {
+    db.close();
+    throw err;
+  }
   const names = new Map(o.stations.map((s) => [s.id, s.name ?? s.id]));
   const tickMs = o.config.tick_ms ?? 1000;
   let engine: AlarmEngine | undefined;
@@ -73,6 +87,7 @@ export async function startAlarmSystem(o: AlarmSystemOptions): Promise<AlarmSyst
         env: o.env,
         tickMs,
         log: o.log,
+        ...(cluster ? { ids: cluster.ids, handles: cluster.owns, beforeSend: cluster.flush } : {}),
       })
     : undefined;
   engine = new AlarmEngine({
@@ -86,8 +101,11 @@ export async function startAlarmSystem(o: AlarmSystemOptions): Promise<AlarmSyst
     clock: o.clock,
     tickMs,
     log: o.log,
+    ...(cluster ? { ids: cluster.ids, owns: cluster.owns } : {}),
   });
   await engine.start();
+  // Cluster mode: the local copy catches up now; stations are taken once the live relay runs (ingest.ts).
+  await cluster?.start(db, engine, stationIds);
   notifier?.start();
   o.log?.info({ rules: rules.rules.length, recipients: notifyConfig?.recipients.length ?? 0 }, 'alarms ready');
   const running = engine;
@@ -95,7 +113,10 @@ export async function startAlarmSystem(o: AlarmSystemOptions): Promise<AlarmSyst
     engine: running,
     notifier,
     db,
+    cluster,
     async stop() {
+      // Cluster mode: hand the stations over and ship the last changes first.
+      await cluster?.stop();
       running.stop();
       await running.idle();
       await notifier?.stop();

@@ -9,13 +9,23 @@ import { z } from 'zod';
  */
 export const ClusterConfigSchema = z
   .object({
-    /** `redis://[:password@]host:port[/db]`; every instance of one cluster uses the same URL and database. */
-    redis_url: z.string().regex(/^redis:\/\/[^\s]+$/, 'a Redis URL such as redis://127.0.0.1:6379 or redis://:password@redis.lan:6379/0'),
+    /** `redis://[:password@]host:port[/db]`; every instance of one cluster uses the same URL and database. May come from ENVMON_REDIS_URL instead. */
+    redis_url: z
+      .string()
+      .regex(/^redis:\/\/[^\s]+$/, 'a Redis URL such as redis://127.0.0.1:6379 or redis://:password@redis.lan:6379/0')
+      .optional(),
     /** Names this instance in logs and Redis (Aedes broker id); default `<hostname>-<pid>`. Unique per instance. */
     instance_id: z
       .string()
       .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'instance_id: 1-64 of A-Z a-z 0-9 _ . -')
       .optional(),
+    /** Alarm evaluation: how long a station's owner lease lasts (a killed owner's stations are taken over within it). */
+    alarm_lease_ms: z.number().int().min(500).max(600_000).optional(),
+    /**
+     * Lets instances run with the embedded SQLite store, each its own: the API of one instance then shows only what
+     * it accepted. For tests and experiments only; refused otherwise, since a cluster needs one shared store.
+     */
+    allow_local_store: z.boolean().optional(),
   })
   .strict();
 export type ClusterConfig = z.infer<typeof ClusterConfigSchema>;
@@ -24,6 +34,8 @@ export type ClusterConfig = z.infer<typeof ClusterConfigSchema>;
 export interface ClusterSettings {
   redisUrl: string;
   instanceId: string;
+  alarmLeaseMs?: number;
+  allowLocalStore?: boolean;
 }
 
 /** Cluster settings from the config section and ENVMON_REDIS_URL / ENVMON_INSTANCE_ID; undefined = single instance. */
@@ -37,5 +49,10 @@ export function resolveCluster(section: ClusterConfig | undefined, env: NodeJS.P
   const instanceId = envId || section?.instance_id || `${hostname()}-${process.pid}`;
   const id = ClusterConfigSchema.shape.instance_id.safeParse(instanceId);
   if (!id.success) throw new Error(`instance id ${JSON.stringify(instanceId)}: ${id.error.issues[0]?.message ?? 'invalid'}`);
-  return { redisUrl, instanceId };
+  return {
+    redisUrl,
+    instanceId,
+    ...(section?.alarm_lease_ms !== undefined ? { alarmLeaseMs: section.alarm_lease_ms } : {}),
+    ...(section?.allow_local_store ? { allowLocalStore: true } : {}),
+  };
 }

@@ -24,6 +24,12 @@ export interface NotifierOptions {
   /** How often due escalations and messages are looked at; default 1 s. 0 = no timer (tests call tick()). */
   tickMs?: number;
   log?: Logger;
+  /** Cluster mode: new message and history ids (src/cluster/id-blocks.ts). */
+  ids?: () => number;
+  /** Cluster mode: whether this instance escalates and sends for an alarm's station (it owns the station's lease). */
+  handles?(station: string): boolean;
+  /** Cluster mode: awaited before any message is sent, so that what queued it is replicated first. */
+  beforeSend?(): Promise<void>;
 }
 
 /**
@@ -44,8 +50,8 @@ export class Notifier implements AlarmSink {
   readonly counters = { sent: 0, delivered: 0, failed: 0, retried: 0, rate_limited: 0, not_configured: 0 };
 
   constructor(private readonly o: NotifierOptions) {
-    this.outbox = new Outbox(o.db);
-    this.alarms = new AlarmStore(o.db);
+    this.outbox = new Outbox(o.db, o.ids);
+    this.alarms = new AlarmStore(o.db, o.ids);
     this.clock = o.clock ?? systemClock;
     for (const [name, p] of Object.entries(o.config.providers)) this.providers.set(name, new SmsWebhookProvider(name, p, o.env ?? process.env));
     for (const r of o.config.recipients) this.recipients.set(r.id, r);
@@ -120,6 +126,8 @@ export class Notifier implements AlarmSink {
       if (onlyAlarm !== undefined && esc.alarm_id !== onlyAlarm) continue;
       const policy = this.o.config.policies[esc.policy];
       const alarm = this.alarms.get(esc.alarm_id);
+      // Cluster mode: the owner of the alarm's station escalates it (a replica may not even have the alarm yet).
+      if (this.o.handles && (!alarm || !this.o.handles(alarm.station))) continue;
       if (!policy || !alarm) {
         this.outbox.putEscalation({ ...esc, status: 'stopped', reason: policy ? 'alarm missing' : `policy ${esc.policy} no longer configured`, updated_at: now });
         continue;
@@ -225,10 +233,17 @@ export class Notifier implements AlarmSink {
   }
 
   private async sendDue(): Promise<void> {
+    const skipped = new Set<number>();
     for (;;) {
       if (this.stopped) return;
-      const due = this.outbox.due(this.clock.now(), 20);
+      let due = this.outbox.due(this.clock.now(), 20 + skipped.size).filter((m) => !skipped.has(m.id));
+      if (this.o.handles) {
+        // Cluster mode: only the owner of the alarm's station sends; the others keep the row as a replica.
+        for (const m of due) if (!this.o.handles(this.alarms.get(m.alarm_id)?.station ?? '')) skipped.add(m.id);
+        due = due.filter((m) => !skipped.has(m.id));
+      }
       if (due.length === 0) return;
+      await this.o.beforeSend?.();
       for (const m of due) {
         if (this.stopped) return;
         await this.sendOne(m);

@@ -48,7 +48,11 @@ export interface EscalationRow {
 export class Outbox {
   private readonly s;
 
-  constructor(readonly db: Database.Database) {
+  /** `ids`: where new message ids come from (cluster mode: src/cluster/id-blocks.ts); default AUTOINCREMENT. */
+  constructor(
+    readonly db: Database.Database,
+    private readonly ids?: () => number,
+  ) {
     db.exec(`
       CREATE TABLE IF NOT EXISTS notifications (
         id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -90,8 +94,8 @@ export class Outbox {
     `);
     this.s = {
       insert: db.prepare(
-        `INSERT OR IGNORE INTO notifications (idem_key, alarm_id, occurrence, kind, stage, recipient, phone, provider, lang, text, encoding, segments, status, next_attempt_at, created_at, updated_at)
-         VALUES (@idem_key, @alarm_id, @occurrence, @kind, @stage, @recipient, @phone, @provider, @lang, @text, @encoding, @segments, @status, @next_attempt_at, @created_at, @created_at)`,
+        `INSERT OR IGNORE INTO notifications (id, idem_key, alarm_id, occurrence, kind, stage, recipient, phone, provider, lang, text, encoding, segments, status, next_attempt_at, created_at, updated_at)
+         VALUES (@id, @idem_key, @alarm_id, @occurrence, @kind, @stage, @recipient, @phone, @provider, @lang, @text, @encoding, @segments, @status, @next_attempt_at, @created_at, @created_at)`,
       ),
       due: db.prepare<[number, number], OutboxRow>(`SELECT * FROM notifications WHERE status IN ('queued', 'retrying', 'sending') AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?`),
       get: db.prepare<[number], OutboxRow>(`SELECT * FROM notifications WHERE id = ?`),
@@ -122,7 +126,7 @@ export class Outbox {
 
   /** Queues a message; false when a message with the same idempotency key exists already. */
   insert(m: NewMessage): boolean {
-    return this.s.insert.run(m).changes > 0;
+    return this.s.insert.run({ ...m, id: this.ids?.() ?? null }).changes > 0;
   }
 
   due(now: number, limit = 50): OutboxRow[] {
