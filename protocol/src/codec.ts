@@ -111,7 +111,7 @@ function readReading(r: protobuf.Reader): Reading {
     const tag = r.tag();
     const wire = tag & 7;
     const field = tag >>> 3;
-    if (field === 1 && wire === 2) param = r.stringVerify();
+    if (field === 1 && wire === 2) param = readParam(r);
     else if (field === 2 && wire === 0) time = readLong(r, false);
     else if (field === 3 && wire === 1) value = r.double();
     else if (field === 4 && wire === 0) status = r.int32();
@@ -131,6 +131,38 @@ function readReading(r: protobuf.Reader): Reading {
     reading.coverage = coverage;
   }
   return reading;
+}
+
+/**
+ * A reading's parameter code. A batch repeats a few codes hundreds of times: bytes equal to the last code read
+ * give the same string again, without decoding (and verifying) UTF-8 or allocating a string per reading.
+ */
+let lastParamBytes: Uint8Array = new Uint8Array(0);
+let lastParam = '';
+function readParam(r: protobuf.Reader): string {
+  const start = r.pos;
+  const length = r.size();
+  const from = r.pos;
+  const end = from + length;
+  if (end <= r.len && length === lastParamBytes.length && length > 0) {
+    const buf = r.buf;
+    let same = true;
+    for (let i = 0; i < length; i++) {
+      if (buf[from + i] !== lastParamBytes[i]) {
+        same = false;
+        break;
+      }
+    }
+    if (same) {
+      r.pos = end;
+      return lastParam;
+    }
+  }
+  r.pos = start;
+  const param = r.stringVerify();
+  lastParamBytes = new Uint8Array(r.buf.subarray(from, end)); // a copy: the payload may be a view on a reused buffer
+  lastParam = param;
+  return param;
 }
 
 /** An int64/uint64 varint as a number (as toObject's `longs: Number`); times and counters take the short path. */

@@ -146,7 +146,11 @@ export async function bench(): Promise<BenchFigure[]> {
         INFLUX_DATABASE: influx.database,
       },
       // BENCH_INGEST_CPU_PROF=<dir>: a V8 CPU profile of the ingest process (written when it stops).
-      nodeArgs: process.env.BENCH_INGEST_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_INGEST_CPU_PROF] : [],
+      // BENCH_INGEST_NODE_FLAGS: other Node/V8 flags for the ingest, e.g. to try a heap setting.
+      nodeArgs: [
+        ...(process.env.BENCH_INGEST_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_INGEST_CPU_PROF] : []),
+        ...(process.env.BENCH_INGEST_NODE_FLAGS?.split(' ').filter(Boolean) ?? []),
+      ],
       logFile: join(dir, 'ingest.log'),
     });
     await ingest.waitFor(jsonLineWith('ready'), 60_000);

@@ -104,8 +104,7 @@ export function createBridge(d: BridgeDeps): EnvmonBridge {
         const picked = e.readings.filter(
           (r) => (!params || params.has(r.param)) && (!filter.validOnly || (r.status === 0 && r.qc_flags === 0 && r.value !== null)),
         );
-        // Copies: a flow may change what it is given, and these objects are also the WAL's copy on their way to the store.
-        if (picked.length > 0) fn(e.station, picked.map((r) => ({ ...r })));
+        if (picked.length > 0) fn(e.station, picked);
       });
     },
 
@@ -155,7 +154,7 @@ export function createBridge(d: BridgeDeps): EnvmonBridge {
       const send = async (station: string, readings: Record<string, unknown>[]) => {
         const batch = { station, seq: nextSeq(), sent_at: now(), readings };
         const result = await d.pipeline.handleData(station, topic, Buffer.from(JSON.stringify(batch)));
-        accepted.push(...result.accepted.map((r) => ({ ...r }))); // copies, as in onReadings
+        accepted.push(...result.accepted);
         for (const x of result.rejected) {
           // A batch-level reason (unknown station, schema) concerns every reading of it.
           const whole = x.param === undefined;

@@ -42,6 +42,9 @@ describe('WAL row codec', () => {
     expect(decodeReadings(buf)).toEqual(readings);
     // Smaller than the JSON it replaces.
     expect(buf.length).toBeLessThan(JSON.stringify(readings).length / 2);
+    // Many long distinct strings: the string table outgrows the scratch space of the readings.
+    const distinct = Array.from({ length: 50 }, (_, i) => r(i, { param: `P_${'x'.repeat(60)}_${i}`, value: null }));
+    expect(decodeReadings(encodeReadings(distinct)!)).toEqual(distinct);
   });
 
   it('declines what it cannot hold exactly; such rows stay JSON text and still decode', () => {

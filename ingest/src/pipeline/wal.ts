@@ -10,10 +10,9 @@ import { decodeReadings, encodeReadings } from './wal-codec.ts';
  * Appends are group-committed: every append in the same turn of the event loop shares one transaction and one
  * fsync, so a flood of small messages costs one disk flush per turn, not one per message.
  *
- * Rows hold the readings in a compact binary form (wal-codec.ts). Committed entries also stay in memory (up to
- * `memoryReadings`), so the writer takes them from there instead of reading and decoding what was just written;
- * the disk copy is what survives a crash, and entries beyond the memory bound (a store outage) are read back
- * from disk. Deletes of written entries are committed without their own fsync: a delete lost in a crash only
+ * Rows hold the readings in a compact binary form (wal-codec.ts). Committed rows also stay in memory (up to
+ * `memoryReadings`), so the writer takes them from there instead of reading back what was just written; the
+ * disk copy is what survives a crash, and rows beyond the memory bound (a store outage) are read back from disk. Deletes of written entries are committed without their own fsync: a delete lost in a crash only
  * means those readings are written to the store again, which is idempotent.
  */
 export interface WalEntry {
@@ -44,14 +43,14 @@ export class Wal {
   private entries = 0;
   private closed = false;
   private readonly listeners = new Set<() => void>();
-  /** Committed entries in id order. Every row with id >= memFrom is here; older rows may be on disk only. */
-  private readonly memory = new Map<number, WalEntry>();
+  /** Committed rows in id order, as written. Every row with id >= memFrom is here; older rows may be on disk only. */
+  private readonly memory = new Map<number, { id: number; station: string; seq: number; n: number; column: Buffer | string }>();
   private memoryHeld = 0;
   private memFrom: number;
 
   constructor(
     path: string,
-    private readonly memoryReadings = 200_000,
+    private readonly memoryReadings = 500_000,
   ) {
     this.db = new Database(path);
     this.db.pragma('journal_mode = WAL');
@@ -97,11 +96,12 @@ export class Wal {
     if (batch.length === 0) return;
     const now = Date.now();
     const ids: number[] = new Array(batch.length);
+    const columns: (Buffer | string)[] = new Array(batch.length);
     try {
       this.db.transaction(() => {
         for (let i = 0; i < batch.length; i++) {
           const b = batch[i]!;
-          const column = encodeReadings(b.readings) ?? JSON.stringify(b.readings);
+          const column = (columns[i] = encodeReadings(b.readings) ?? JSON.stringify(b.readings));
           ids[i] = Number(this.insert.run(b.station, b.seq, now, b.readings.length, column).lastInsertRowid);
         }
       })();
@@ -123,7 +123,9 @@ export class Wal {
         this.memFrom = id + 1;
         continue;
       }
-      this.memory.set(id, { id, station: b.station, seq: b.seq, readings: b.readings });
+      // The encoded row, not the reading objects: one buffer per batch instead of objects that would live (and be
+      // copied by the garbage collector) until the store has them; the writer decodes fresh, short-lived ones.
+      this.memory.set(id, { id, station: b.station, seq: b.seq, n: b.readings.length, column: columns[i]! });
       this.memoryHeld += b.readings.length;
     }
     for (const b of batch) b.resolve();
@@ -145,9 +147,9 @@ export class Wal {
     }
     for (const e of this.memory.values()) {
       if (e.id <= afterId) continue;
-      if (out.length > 0 && total + e.readings.length > maxReadings) break;
-      out.push(e);
-      total += e.readings.length;
+      if (out.length > 0 && total + e.n > maxReadings) break;
+      out.push({ id: e.id, station: e.station, seq: e.seq, readings: decodeReadings(e.column) });
+      total += e.n;
     }
     return out;
   }
@@ -168,7 +170,8 @@ export class Wal {
     this.entries -= deleted;
     for (const e of entries) {
       this.depth -= e.readings.length;
-      if (this.memory.delete(e.id)) this.memoryHeld -= e.readings.length;
+      const held = this.memory.get(e.id);
+      if (held && this.memory.delete(e.id)) this.memoryHeld -= held.n;
     }
   }
 
