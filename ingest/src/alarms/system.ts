@@ -6,6 +6,7 @@ import type { LiveEvent } from '../live/hub.ts';
 import { loadNotifyConfig, type NotifyConfig } from '../notify/config.ts';
 import { Notifier } from '../notify/notifier.ts';
 import { AlarmCluster } from '../cluster/alarm-cluster.ts';
+import type { AlarmStats } from '../api/health.ts';
 import type { Store } from '../store/store.ts';
 import { openAlarmDb } from './alarm-db.ts';
 import { AlarmEngine, type AlarmLiveEvent } from './engine.ts';
@@ -55,6 +56,8 @@ export interface AlarmSystem {
   notifier?: Notifier;
   db: Database.Database;
   cluster?: AlarmCluster;
+  /** For /metrics. */
+  stats(): AlarmStats;
   stop(): Promise<void>;
 }
 
@@ -114,6 +117,21 @@ export async function startAlarmSystem(o: AlarmSystemOptions): Promise<AlarmSyst
     notifier,
     db,
     cluster,
+    stats() {
+      const c = running.counters;
+      const base = { raised: c.raised, cleared: c.cleared, dropped: c.dropped };
+      if (!cluster) return base;
+      const k = cluster.stats();
+      return {
+        ...base,
+        owned: k.owned.length,
+        parked: c.parked,
+        leasesAcquired: k.leases?.acquired ?? 0,
+        leasesLost: k.leases?.lost ?? 0,
+        changesShipped: k.replication?.shipped ?? 0,
+        changesApplied: k.replication?.applied ?? 0,
+      };
+    },
     async stop() {
       // Cluster mode: hand the stations over and ship the last changes first.
       await cluster?.stop();
