@@ -18,6 +18,7 @@ import { HttpError, InfluxDB, type WriteApi } from '@influxdata/influxdb-client'
 import type { DeviceStatus } from '@envmon/protocol';
 import type { LatestQuery, Series, SeriesPoint, SeriesQuery, Store, StoredReading } from './store.ts';
 import { checkReading, normaliseQuery } from './check.ts';
+import { encodeLines, toLine } from './line-protocol.ts';
 
 export interface InfluxStoreOptions {
   /** Base URL, e.g. http://127.0.0.1:8086 */
@@ -65,53 +66,9 @@ export class InfluxError extends Error {
 
 // ---- line protocol ------------------------------------------------------------------------------------------------
 
-/**
- * Tag values: escape comma, equals sign and space. Backslash and control characters are refused because InfluxDB
- * 1.x does not unescape `\\` in tags (a trailing backslash then escapes the separator) while 2.x/3.x do: no
- * escaping is right for both, and station ids / parameter codes never need them.
- */
-export function escapeTag(value: string): string {
-  if (value === '') throw new TypeError('InfluxDB tag values cannot be empty');
-  if (/[\\\u0000-\u001f\u007f]/.test(value)) {
-    throw new TypeError(`InfluxDB tag value ${JSON.stringify(value)} contains a backslash or a control character`);
-  }
-  return value.replace(/[,= ]/g, '\\$&');
-}
-
-/**
- * `reading,param=…,period=…,station=… ` per series, kept: a handful of stations × parameters × periods make every
- * line, so the escaping and concatenation of the tags is done once per series, not once per reading.
- */
-const seriesPrefixes = new Map<string, Map<string, Map<number, string>>>();
-const MAX_PREFIXES = 100_000;
-let prefixCount = 0;
-
-function seriesPrefix(station: string, param: string, period: number): string {
-  let byParam = seriesPrefixes.get(station);
-  if (byParam === undefined) seriesPrefixes.set(station, (byParam = new Map()));
-  let byPeriod = byParam.get(param);
-  if (byPeriod === undefined) byParam.set(param, (byPeriod = new Map()));
-  let prefix = byPeriod.get(period);
-  if (prefix === undefined) {
-    prefix = `reading,param=${escapeTag(param)},period=${period},station=${escapeTag(station)} `;
-    if (prefixCount >= MAX_PREFIXES) {
-      seriesPrefixes.clear(); // a bound, not an LRU: real deployments have far fewer series
-      prefixCount = 0;
-    } else {
-      byPeriod.set(period, prefix);
-      prefixCount++;
-    }
-  }
-  return prefix;
-}
-
-/** One `reading` line. Numbers print with JS's shortest round-trip form, which InfluxDB parses exactly (1e+21 too). */
-export function toLine(r: StoredReading): string {
-  const prefix = seriesPrefix(r.station, r.param, r.period_s);
-  return r.value === null
-    ? `${prefix}status=${r.status}i,qc=${r.qc_flags}i ${r.time}`
-    : `${prefix}value=${r.value},status=${r.status}i,qc=${r.qc_flags}i ${r.time}`;
-}
+// Line protocol: escapeTag and toLine (one line as text, for the 2.x/3.x client and tests), encodeLines (the body
+// of a 1.x write as bytes).
+export { escapeTag, toLine } from './line-protocol.ts';
 
 // ---- InfluxQL -----------------------------------------------------------------------------------------------------
 
@@ -265,23 +222,20 @@ export function openInfluxStore(opts: InfluxStoreOptions): InfluxStore {
 
     async write(readings) {
       // Build every line first: a bad reading fails the call before any chunk is sent.
-      const url = writeUrl();
-      const lines: string[] = new Array(readings.length);
-      for (let i = 0; i < readings.length; i++) {
-        const r = readings[i]!;
-        checkReading(r);
-        lines[i] = toLine(r);
+      for (const r of readings) checkReading(r);
+      if (v2Writer) {
+        const lines = readings.map(toLine);
+        for (let i = 0; i < lines.length; i += maxLines) await writeV2(v2Writer, lines.slice(i, i + maxLines));
+        return;
       }
-      for (let i = 0; i < lines.length; i += maxLines) {
-        const chunk = i === 0 && lines.length <= maxLines ? lines : lines.slice(i, i + maxLines);
-        if (v2Writer) {
-          await writeV2(v2Writer, chunk);
-          continue;
-        }
+      const bodies: Buffer[] = [];
+      for (let i = 0; i < readings.length; i += maxLines) bodies.push(encodeLines(readings, i, Math.min(i + maxLines, readings.length)));
+      const url = writeUrl();
+      for (const body of bodies) {
         await request('write', url, {
           method: 'POST',
           headers: { 'Content-Type': 'text/plain; charset=utf-8' },
-          body: chunk.join('\n'),
+          body: body as unknown as BodyInit, // a Buffer is a Uint8Array; DOM's BodyInit type does not say so
         });
       }
     },

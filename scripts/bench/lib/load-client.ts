@@ -28,7 +28,8 @@ function payload(i: number): Buffer {
   if (raw) return rawPayload;
   const readings: Reading[] = [];
   for (let k = 0; k < perBatch; k++) {
-    readings.push({ param: 'PM2_5', time: t0 + (i * perBatch + k) * 10, value: 10 + ((i + k) % 90), status: 0, qc_flags: 0, period_s: 0 });
+    // Values with a decimal, like real ones (and like the raw InfluxDB baseline's points).
+    readings.push({ param: 'PM2_5', time: t0 + (i * perBatch + k) * 10, value: 10.5 + ((i + k) % 90), status: 0, qc_flags: 0, period_s: 0 });
   }
   return Buffer.from(encodeBatch({ station: station!, seq: i + 1, sent_at: Date.now(), readings }));
 }
