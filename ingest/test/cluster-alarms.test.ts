@@ -102,6 +102,19 @@ cluster: { allow_local_store: true, alarm_lease_ms: 1500 }
   it("evaluates on the owner what either instance accepted, and both APIs show the owner's alarm", async () => {
     const owner = ingests.get(ownerOf('S1')!)!;
     const other = [...ingests.values()].find((i) => i !== owner)!;
+    // A browser on the other instance gets the owner's alarm event live.
+    const ctrl = new AbortController();
+    const res = await fetch(new URL('/api/v1/stream?station=S1', other.httpUrl), { signal: ctrl.signal, headers: viewerHeaders });
+    const reader = res.body!.getReader();
+    let text = '';
+    const sawAlarm = (async () => {
+      while (!/event: alarm\ndata: .*"action":"raised"/.test(text)) {
+        const { value, done } = await reader.read();
+        if (done) return;
+        text += new TextDecoder().decode(value);
+      }
+    })();
+    await eventually(() => text.includes('event: hello') || undefined, 5000, 'the SSE hello');
     // Two readings over the limit through the owner, the third (which raises: count 3) through the other instance.
     await publish(owner, [150, 160]);
     await publish(other, [170]);
@@ -109,6 +122,9 @@ cluster: { allow_local_store: true, alarm_lease_ms: 1500 }
     expect(alarm).toMatchObject({ station: 'S1', state: 'raised', occurrences: 1 });
     await eventually(async () => ((await alarmsOn(other, 'S1'))[0]?.id === alarm!.id ? true : undefined), 5000, 'the same alarm, same id, on the other instance');
     await eventually(() => (receiver.delivered.length === 1 ? true : undefined), 5000, 'one SMS');
+    await eventually(() => (/event: alarm\ndata: .*"action":"raised"/.test(text) ? true : undefined), 5000, "the alarm event on the other instance's stream");
+    ctrl.abort();
+    await sawAlarm.catch(() => {});
     expect(receiver.delivered[0]!.key).toBe(`envmon-a${alarm!.id}-o1-raised-s0-an`);
     // The replica never sends: after a while still one request in all.
     await new Promise((r) => setTimeout(r, 500));

@@ -50,6 +50,10 @@ describe.skipIf(skip)('two ingest instances on one Redis', () => {
     await redis?.stop();
   });
 
+  it('refuses cluster mode on the embedded SQLite store, which other instances cannot share', async () => {
+    await expect(startTestIngest({ env: { ENVMON_REDIS_URL: redis.url, ENVMON_INSTANCE_ID: 'ingest-c' } })).rejects.toThrow(/cluster mode needs one store shared by every instance: set INFLUX_URL/);
+  });
+
   it('delivers a station publish on A to a reader on B, and commits it only on A', async () => {
     const reader = await mqtt.connectAsync(b.mqttUrl, { username: 'dash', password: READER_PASSWORD, protocolVersion: 4, reconnectPeriod: 0 });
     await reader.subscribeAsync('envmon/v1/+/data', { qos: 1 });

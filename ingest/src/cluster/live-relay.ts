@@ -3,16 +3,17 @@ import type { Logger } from 'pino';
 import { LiveHub, type LiveEvent } from '../live/hub.ts';
 
 /**
- * The live stream across a cluster (issue 10): readings and station status accepted on any instance reach SSE
- * clients of every instance.
+ * The live stream across a cluster (issue 10): readings and station status accepted on any instance, and alarm
+ * events from each station's alarm owner, reach SSE clients of every instance.
  *
  * Two hubs per instance. The *local* hub (what the pipeline and the broker publish to) feeds what must happen once
- * per accepted reading: alarms, Node-RED flows. The *cluster* hub (`ClusterLive.hub`) feeds what every browser
- * should see: `/stream` and the station registry. Everything published on the local hub is republished on the
- * cluster hub, and `readings`/`status` events also go out on the Redis message bus the brokers already share
- * (`$envmon/live`; Aedes never delivers `$` topics to `#` or `+` subscribers, and no MQTT client may publish
+ * per accepted reading: Node-RED flows. The *cluster* hub (`ClusterLive.hub`) feeds what every browser should see —
+ * `/stream` and the station registry — and the alarm engine, which evaluates only the stations whose lease this
+ * instance holds (src/cluster/station-leases.ts). Everything published on the local hub is republished on the
+ * cluster hub, and `readings`/`status`/`alarm` events also go out on the Redis message bus the brokers already
+ * share (`$envmon/live`; Aedes never delivers `$` topics to `#` or `+` subscribers, and no MQTT client may publish
  * there); events from other instances come back from the bus into the cluster hub only. So nothing is written to
- * the WAL twice and no alarm rule sees another instance's reading.
+ * the WAL twice, and each reading and alarm reaches Node-RED once in the cluster.
  */
 export const LIVE_TOPIC = '$envmon/live';
 
@@ -65,5 +66,5 @@ export class ClusterLive {
 }
 
 function isRelayed(e: LiveEvent | undefined): e is LiveEvent {
-  return !!e && (e.type === 'readings' || e.type === 'status') && typeof e.station === 'string';
+  return !!e && (e.type === 'readings' || e.type === 'status' || e.type === 'alarm') && typeof e.station === 'string';
 }
