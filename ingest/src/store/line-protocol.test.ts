@@ -20,4 +20,24 @@ describe('encodeLines', () => {
     expect(encodeLines(readings, 3, 7).toString('utf8')).toBe(readings.slice(3, 7).map(toLine).join('\n'));
     expect(encodeLines([]).length).toBe(0);
   });
+
+  it('prints every kind of value as String() does: decimals, fractions, tiny, huge, negative', () => {
+    let seed = 7;
+    const next = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x80000000;
+    const values: number[] = [0.1 + 0.2, 1.1, 2.675, 1.005, 999_999_999.999, -999_999_999.999, 0.001, -0.001, 0.0005, 1e-6, 1.5e-7, 123.456e6];
+    for (let i = 0; i < 200_000; i++) {
+      const kind = i % 5;
+      const x = next();
+      if (kind === 0) values.push(Math.round((x - 0.5) * 2e6) / 10); // one decimal
+      else if (kind === 1) values.push(Math.round((x - 0.5) * 2e7) / 100); // two
+      else if (kind === 2) values.push(Math.round((x - 0.5) * 2e9) / 1000); // three, up to 10^6
+      else if (kind === 3) values.push((x - 0.5) * 10 ** Math.floor(next() * 24 - 8)); // anything
+      else values.push(Math.round(x * 1e12) / 10 ** (1 + Math.floor(next() * 4))); // near and above 10^9
+    }
+    const readings = values.map((value) => ({ ...base, value }));
+    const lines = encodeLines(readings).toString('utf8').split('\n');
+    for (let i = 0; i < values.length; i++) {
+      if (lines[i] !== toLine(readings[i]!)) expect({ value: values[i], line: lines[i] }).toEqual({ value: values[i], line: toLine(readings[i]!) });
+    }
+  });
 });

@@ -95,12 +95,41 @@ function writeDigits(buf: Buffer, o: number, n: number, digits: number): number 
   return o + digits;
 }
 
-/** JS's own number form (shortest round trip, `1e+21`), ASCII. Integers up to 2^53 take the digit path. */
+/**
+ * JS's own number form (shortest round trip, `1e+21`), ASCII. Integers up to 2^53 and values of up to 3 decimals
+ * below 10^9 (what instruments report) take digit paths; the rest String().
+ *
+ * Why the decimal path prints what String() prints: it takes the first k ≤ 3 for which m = v·10^k is an integer
+ * with m / 10^k === v, i.e. the k-decimal text m·10^-k reads back as v. Below 10^9 a double's spacing is under
+ * 10^-6, so no other text of k or fewer decimals reads back as v, and String(v) — the shortest text that does —
+ * is that one (it has no exponent between 10^-6 and 10^21). m ending in 0 would mean fewer decimals: String() then.
+ */
 function writeNumber(buf: Buffer, o: number, v: number): number {
   if (Number.isSafeInteger(v)) return writeInt(buf, o, v === 0 ? 0 : v); // -0 prints as 0, like String(-0)
+  if (v > -1e9 && v < 1e9) {
+    for (let k = 1, scale = 10; k <= 3; k++, scale *= 10) {
+      const m = v * scale;
+      if (Number.isSafeInteger(m) && m / scale === v) {
+        if (m % 10 === 0) break;
+        const negative = m < 0;
+        const abs = negative ? -m : m;
+        const whole = Math.floor(abs / scale);
+        if (negative) buf[o++] = 45; // -
+        o = writeInt(buf, o, whole);
+        buf[o++] = 46; // .
+        return writeDigits(buf, o, abs - whole * scale, k);
+      }
+    }
+  }
   const s = String(v);
   for (let i = 0; i < s.length; i++) buf[o++] = s.charCodeAt(i);
   return o;
+}
+
+/** A short copy byte by byte: Buffer#copy crosses into C++, which costs more than a few dozen bytes in a loop. */
+function put(buf: Buffer, o: number, bytes: Uint8Array): number {
+  for (let k = 0; k < bytes.length; k++) buf[o + k] = bytes[k]!;
+  return o + bytes.length;
 }
 
 /**
@@ -128,23 +157,18 @@ export function encodeLines(readings: readonly StoredReading[], from = 0, to = r
   }
   const buf = Buffer.allocUnsafe(size);
   let o = 0;
-  // Short copies byte by byte: Buffer#copy crosses into C++, which costs more than a few dozen bytes in a loop.
-  const put = (bytes: Uint8Array): void => {
-    for (let k = 0; k < bytes.length; k++) buf[o + k] = bytes[k]!;
-    o += bytes.length;
-  };
   for (let i = from; i < to; i++) {
     const r = readings[i]!;
     if (i > from) buf[o++] = 10; // \n
-    put(prefixes[i - from]!);
+    o = put(buf, o, prefixes[i - from]!);
     if (r.value !== null) {
-      put(VALUE);
+      o = put(buf, o, VALUE);
       o = writeNumber(buf, o, r.value);
       buf[o++] = 44; // ,
     }
-    put(STATUS);
+    o = put(buf, o, STATUS);
     o = writeNumber(buf, o, r.status);
-    put(QC);
+    o = put(buf, o, QC);
     o = writeNumber(buf, o, r.qc_flags);
     buf[o++] = 105; // i
     buf[o++] = 32; // space
