@@ -23,6 +23,8 @@ export interface RunningInfluxd {
   kill(): Promise<void>;
   /** Starts it again on the same ports and data (after kill, or kills it first). */
   restart(): Promise<void>;
+  /** The server process' id (the bench reads its CPU time). */
+  pid(): number | undefined;
 }
 
 /**
@@ -211,7 +213,7 @@ export async function startInfluxd(options: { database?: string; startTimeoutMs?
       await stop();
       throw err;
     }
-    return { url, database, stop, kill, restart };
+    return { url, database, stop, kill, restart, pid: () => child.pid };
   } catch (err) {
     await rm(dir, { recursive: true, force: true });
     throw err;
