@@ -1,15 +1,15 @@
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeBatch } from '@envmon/protocol';
 import { hashSecret } from '@envmon/ingest';
-import { freePort, influxdSkipReason, startInfluxd, type RunningInfluxd } from '../ingest/test/support/influxd.ts';
+import { influxdSkipReason, startInfluxd, type RunningInfluxd } from '../ingest/test/support/influxd.ts';
 import { redisSkipReason, startRedis, type RunningRedis } from '../ingest/test/support/redis-server.ts';
 import { SmsReceiver } from '../ingest/test/support/sms-receiver.ts';
-import { jsonLineWith, spawnTs, type Child } from '../scripts/lib/child.ts';
+import { clusterInstances, startClusterInstance, type ClusterInstance } from './support/cluster-instance.ts';
 import { sleep, until } from './support/stack.ts';
 
 /**
@@ -21,22 +21,15 @@ import { sleep, until } from './support/stack.ts';
  * exactly one alarm (never a second copy raised by the new owner), re-raised exactly once per episode of the
  * signal (none missed), and exactly one SMS per occurrence (distinct idempotency keys, none for a ghost alarm).
  */
-const root = fileURLToPath(new URL('..', import.meta.url));
 const SECRET = 'cluster-alarm-station-secret-0123';
 const STATIONS = ['CA_0', 'CA_1', 'CA_2', 'CA_3', 'CA_4', 'CA_5'];
 const READINGS = 150;
 const PERIOD = 16;
-const LEASE_MS = 2000;
+const LEASE_MS = 3000;
 const skip = redisSkipReason() ?? influxdSkipReason();
 const VIEWER = 'cluster-alarms-viewer-token-0123456789';
 
-interface Instance {
-  id: string;
-  httpPort: number;
-  mqttPort: number;
-  dataDir: string;
-  child?: Child;
-}
+type Instance = ClusterInstance;
 
 interface AlarmJson {
   id: number;
@@ -86,24 +79,7 @@ describe.skipIf(skip !== undefined)('alarms on three clustered instances, one ki
   const instances: Instance[] = [];
   const clients: MqttClient[] = [];
 
-  const startInstance = async (i: Instance): Promise<void> => {
-    i.child = spawnTs(`ingest-${i.id}`, join(root, 'ingest/src/main.ts'), {
-      args: ['--config', configPath],
-      env: {
-        ENVMON_DATA_DIR: i.dataDir,
-        ENVMON_HTTP_PORT: String(i.httpPort),
-        ENVMON_MQTT_PORT: String(i.mqttPort),
-        ENVMON_REDIS_URL: redis.url,
-        ENVMON_INSTANCE_ID: i.id,
-        ENVMON_SMS_URL: receiver.url,
-        INFLUX_URL: influx.url,
-        INFLUX_DATABASE: influx.database,
-        LOG_LEVEL: 'warn',
-      },
-      logFile: join(dir, `${i.id}.log`),
-    });
-    await i.child.waitFor(jsonLineWith('ready'), 40_000);
-  };
+  const startInstance = (i: Instance) => startClusterInstance(i, { configPath, dir, redisUrl: redis.url, influx, env: { ENVMON_SMS_URL: receiver.url } });
 
   const metric = async (i: Instance, name: string): Promise<number> => {
     const text = await (await fetch(`http://127.0.0.1:${i.httpPort}/metrics`)).text();
@@ -142,7 +118,6 @@ policies:
 `,
     );
     const hash = await hashSecret(SECRET);
-    const { createHash } = await import('node:crypto');
     configPath = join(dir, 'ingest.yaml');
     writeFileSync(
       configPath,
@@ -155,7 +130,7 @@ alarms: { rules: rules.yaml, recipients: recipients.yaml, tick_ms: 100 }
 cluster: { alarm_lease_ms: ${LEASE_MS} }
 `,
     );
-    for (let n = 0; n < 3; n++) instances.push({ id: `alarm-ingest-${n}`, httpPort: await freePort(), mqttPort: await freePort(), dataDir: join(dir, `ingest-${n}`) });
+    instances.push(...(await clusterInstances(3, dir, 'alarm-ingest')));
   }, 30_000);
 
   afterAll(async () => {

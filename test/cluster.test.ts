@@ -6,9 +6,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadProfile, startModbusTcpSimulator, type ModbusTcpSimulator } from '@envmon/hardware';
 import { openArchive } from '@envmon/gateway';
 import { hashSecret } from '@envmon/ingest';
-import { freePort, influxdSkipReason, startInfluxd, type RunningInfluxd } from '../ingest/test/support/influxd.ts';
+import { influxdSkipReason, startInfluxd, type RunningInfluxd } from '../ingest/test/support/influxd.ts';
 import { redisSkipReason, startRedis, type RunningRedis } from '../ingest/test/support/redis-server.ts';
-import { jsonLineWith, spawnTs, type Child } from '../scripts/lib/child.ts';
+import { spawnTs, type Child } from '../scripts/lib/child.ts';
+import { clusterInstances, startClusterInstance, type ClusterInstance } from './support/cluster-instance.ts';
 import { sleep, until, type ApiPoint } from './support/stack.ts';
 
 /**
@@ -26,13 +27,7 @@ const SECRET = 'cluster-station-secret-0123';
 const STATIONS = ['CL_G0', 'CL_G1', 'CL_G2'];
 const skip = redisSkipReason() ?? influxdSkipReason();
 
-interface Instance {
-  id: string;
-  httpPort: number;
-  mqttPort: number;
-  dataDir: string;
-  child?: Child;
-}
+type Instance = ClusterInstance;
 
 describe.skipIf(skip !== undefined)('three clustered ingest instances, one killed under load', () => {
   let sim: ModbusTcpSimulator;
@@ -43,23 +38,7 @@ describe.skipIf(skip !== undefined)('three clustered ingest instances, one kille
   const instances: Instance[] = [];
   const gateways = new Map<string, Child>();
 
-  const startInstance = async (i: Instance): Promise<void> => {
-    i.child = spawnTs(`ingest-${i.id}`, join(root, 'ingest/src/main.ts'), {
-      args: ['--config', configPath],
-      env: {
-        ENVMON_DATA_DIR: i.dataDir,
-        ENVMON_HTTP_PORT: String(i.httpPort),
-        ENVMON_MQTT_PORT: String(i.mqttPort),
-        ENVMON_REDIS_URL: redis.url,
-        ENVMON_INSTANCE_ID: i.id,
-        INFLUX_URL: influx.url,
-        INFLUX_DATABASE: influx.database,
-        LOG_LEVEL: 'warn',
-      },
-      logFile: join(dir, `${i.id}.log`),
-    });
-    await i.child.waitFor(jsonLineWith('ready'), 40_000);
-  };
+  const startInstance = (i: Instance) => startClusterInstance(i, { configPath, dir, redisUrl: redis.url, influx });
 
   const startGateway = (n: number, pollIntervalMs: number): Child => {
     const station = STATIONS[n]!;
@@ -107,9 +86,7 @@ devices:
     const hash = await hashSecret(SECRET);
     configPath = join(dir, 'ingest.yaml');
     writeFileSync(configPath, `stations:\n${STATIONS.map((s) => `  - { id: ${s}, medium: air, params: [${params.join(', ')}], secret_hash: "${hash}" }`).join('\n')}\n`);
-    for (let n = 0; n < 3; n++) {
-      instances.push({ id: `ingest-${n}`, httpPort: await freePort(), mqttPort: await freePort(), dataDir: join(dir, `ingest-${n}`) });
-    }
+    instances.push(...(await clusterInstances(3, dir)));
   }, 30_000);
 
   afterAll(async () => {

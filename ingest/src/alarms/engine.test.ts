@@ -24,7 +24,7 @@ function tmp(): string {
 
 const reading = (param: string, time: number, value: number | null, status: 0 | 1 | 2 = 0): StoredReading => ({ station: 'S1', param, time, value, status, qc_flags: 0, period_s: 0 });
 
-async function setup(rulesYaml: string, o: { dir?: string; stations?: string[]; store?: Awaited<ReturnType<typeof openStore>>; now?: number } = {}) {
+async function setup(rulesYaml: string, o: { dir?: string; stations?: string[]; store?: Awaited<ReturnType<typeof openStore>>; now?: number; owns?: (station: string) => boolean } = {}) {
   const dir = o.dir ?? tmp();
   const db = openAlarmDb(join(dir, 'alarms.sqlite'));
   const hub = new LiveHub();
@@ -41,6 +41,7 @@ async function setup(rulesYaml: string, o: { dir?: string; stations?: string[]; 
     sink: { onTransition: (t) => transitions.push(t) },
     clock,
     tickMs: 0,
+    ...(o.owns ? { owns: o.owns } : {}),
   });
   await engine.start();
   const feed = async (...readings: StoredReading[]) => {
@@ -277,6 +278,54 @@ rules:
     s.engine.acknowledge(id2, 'b');
     expect(s.engine.get(id2)!.state).toBe('closed');
     expect(s.transitions.map((t) => t.action)).toEqual(['raised', 'acknowledged', 'closed', 'raised', 'cleared', 'acknowledged', 'closed']);
+    s.close();
+  });
+});
+
+describe('cluster mode: one owner per station', () => {
+  const rules = `
+version: 1
+rules:
+  - { id: pm25-high, kind: threshold, param: PM2_5, above: 100, raise: { count: 3 } }
+`;
+
+  it('evaluates a station only once taken up and while owned; what arrived meanwhile is evaluated then, in order', async () => {
+    let owned = false;
+    const s = await setup(rules, { owns: () => owned });
+    await s.feed(reading('PM2_5', T0, 150));
+    expect(s.engine.counters.readings).toBe(0); // another instance owns S1: parked
+
+    owned = true;
+    await s.engine.acquire('S1');
+    await s.engine.idle();
+    expect(s.engine.counters.readings).toBe(1); // taken up: the parked reading is evaluated
+
+    owned = false; // a lease renewal comes late: owns() is false for a moment
+    await s.feed(reading('PM2_5', T0 + 1000, 160));
+    expect(s.engine.counters.readings).toBe(1);
+    owned = true;
+    await s.feed(reading('PM2_5', T0 + 2000, 170));
+    // Both evaluated, the parked one first: three readings over the limit in a row raise once.
+    expect(s.engine.counters.readings).toBe(3);
+    expect(s.transitions.map((t) => [t.action, t.alarm.value])).toEqual([['raised', 170]]);
+
+    await s.engine.release('S1');
+    await s.feed(reading('PM2_5', T0 + 3000, 20));
+    expect(s.engine.counters.readings).toBe(3); // given up: parked for whoever takes S1
+    s.close();
+  });
+
+  it('re-queues readings parked during a late renewal on the next tick, even when no new reading comes', async () => {
+    let owned = true;
+    const s = await setup(rules, { owns: () => owned });
+    await s.engine.acquire('S1');
+    owned = false;
+    await s.feed(reading('PM2_5', T0, 150), reading('PM2_5', T0 + 1000, 150), reading('PM2_5', T0 + 2000, 150));
+    expect(s.transitions).toEqual([]);
+    owned = true;
+    s.engine.tick();
+    await s.engine.idle();
+    expect(s.transitions.map((t) => t.action)).toEqual(['raised']);
     s.close();
   });
 });

@@ -124,6 +124,7 @@ export class AlarmEngine {
       if (e.type !== 'readings') return;
       const event = { station: e.station, readings: e.readings, arrived: this.clock.now() };
       if (!this.evaluates(e.station)) return this.park(event);
+      this.unpark(e.station);
       this.queue.push(event);
       if (this.queue.length > (this.o.maxQueue ?? 100_000)) {
         this.queue.shift();
@@ -208,10 +209,25 @@ export class AlarmEngine {
     return !this.o.owns || (this.active.has(station) && this.o.owns(station));
   }
 
+  /**
+   * Queues what was parked for a station this instance evaluates again: a lease renewal that came late makes
+   * `owns()` false for a moment, and the readings of that moment must not stay parked.
+   */
+  private unpark(station: string): void {
+    if (!this.o.owns) return;
+    const parked = this.parked.get(station);
+    if (!parked) return;
+    this.parked.delete(station);
+    this.queue.push(...parked);
+  }
+
   private park(e: QueuedEvent): void {
     let list = this.parked.get(e.station);
     if (!list) this.parked.set(e.station, (list = []));
-    list.push(e);
+    // In arrival order: an event queued before the lease lapsed may be parked after newer ones.
+    let at = list.length;
+    while (at > 0 && list[at - 1]!.arrived > e.arrived) at--;
+    list.splice(at, 0, e);
     this.counters.parked++;
     const cutoff = this.clock.now() - (this.o.parkMs ?? 120_000);
     let drop = 0;
@@ -283,8 +299,14 @@ export class AlarmEngine {
         this.store.transaction(() => {
           for (const e of batch) {
             // Cluster mode: a station given up since the event was queued is parked for whoever takes it.
-            if (this.evaluates(e.station)) this.processEvent(e.station, e.readings, e.arrived);
-            else this.park(e);
+            if (!this.evaluates(e.station)) {
+              this.park(e);
+              continue;
+            }
+            // Readings parked during a late lease renewal are evaluated with this one, in arrival order.
+            const parked = this.o.owns ? this.parked.get(e.station) : undefined;
+            if (parked) this.parked.delete(e.station);
+            for (const x of parked ? [...parked, e].sort((a, b) => a.arrived - b.arrived) : [e]) this.processEvent(x.station, x.readings, x.arrived);
           }
         });
         this.flushLive();
@@ -540,6 +562,14 @@ export class AlarmEngine {
   tick(): void {
     if (!this.started) return;
     const now = this.clock.now();
+    let unparked = false;
+    for (const station of this.active) {
+      if (this.parked.has(station) && this.evaluates(station)) {
+        this.unpark(station);
+        unparked = true;
+      }
+    }
+    if (unparked) this.schedule();
     try {
       this.store.transaction(() => {
         for (const rule of this.rules) {

@@ -13,9 +13,8 @@ import type { Logger } from 'pino';
  * ships its state) runs before the key is deleted. A lease nobody preferred takes stays vacant for at most two
  * rounds before any instance takes it.
  *
- * Safety against a paused or partitioned holder: `owns()` is true only until the lease's expiry as this instance
- * last set it, less a margin, measured from before the renewal was sent; another instance can only take the key
- * after it expired in Redis, which is later.
+ * Safety against a paused or partitioned holder: `owns()` is true only for half the lease time after the renewal
+ * was sent (validUntil); another instance can only take the key after it expired in Redis, a half lease later.
  */
 export interface StationLeasesOptions {
   redis: Redis;
@@ -129,7 +128,7 @@ export class StationLeases {
         if (ok !== 1) this.lose(station);
         // Held under our id but not by this process (restarted with the same instance id): take it up properly.
         else if (!this.held.has(station)) this.acquire(station, sentAt);
-        else this.held.set(station, sentAt + this.ttl - Math.floor(this.ttl / 6));
+        else this.held.set(station, this.validUntil(sentAt));
       } else {
         if (this.held.has(station)) this.lose(station);
         if (holder) {
@@ -147,7 +146,7 @@ export class StationLeases {
 
   private acquire(station: string, sentAt: number): void {
     this.vacant.delete(station);
-    this.held.set(station, sentAt + this.ttl - Math.floor(this.ttl / 6));
+    this.held.set(station, this.validUntil(sentAt));
     this.counters.acquired++;
     this.o.log?.info({ station }, 'alarm evaluation: this instance now owns the station');
     // Not awaited: catching up and seeding one station must not delay the renewal of the others.
@@ -166,6 +165,16 @@ export class StationLeases {
         this.o.log?.warn({ err: (err as Error).message, station }, 'station leases: could not delete the lease; it expires by itself');
       }
     }
+  }
+
+  /**
+   * Until when this instance may act on a lease renewed (or taken) by a request sent at `sentAt`: half the lease
+   * time. Nobody else can take the key before sentAt + ttl, so a holder stalled past this point has the other half
+   * to ship what it committed before a new owner starts. Renewals come every third, so an owner stays valid
+   * through one renewal arriving up to ttl/6 late; beyond that it parks readings until the next renewal.
+   */
+  private validUntil(sentAt: number): number {
+    return sentAt + Math.floor(this.ttl / 2);
   }
 
   private lose(station: string): void {
