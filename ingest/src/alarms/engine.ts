@@ -51,6 +51,8 @@ export interface AlarmEngineOptions {
   parkMs?: number;
   /** Cluster mode: new alarm and history ids (src/cluster/id-blocks.ts). */
   ids?: () => number;
+  /** Cluster mode: runs an operator action (acknowledge, comment) so that any instance may take it. */
+  asOperator?<T>(fn: () => T): T;
 }
 
 interface QueuedEvent {
@@ -604,7 +606,7 @@ export class AlarmEngine {
 
   /** Acknowledge: raised → acknowledged, cleared → closed. Stops escalation (through the sink). */
   acknowledge(id: number, by: string, comment?: string): AlarmView {
-    const result = this.store.transaction(() => {
+    const result = this.operator(() => {
       const a = this.store.get(id);
       if (!a) throw new AlarmError(`no alarm ${id}`, 404);
       if (a.state === 'acknowledged' || a.state === 'closed') throw new AlarmError(`alarm ${id} is already ${a.state}${a.acknowledged_by ? ` (by ${a.acknowledged_by})` : ''}`, 409);
@@ -625,9 +627,14 @@ export class AlarmEngine {
     const alarm = this.store.get(id);
     if (!alarm) throw new AlarmError(`no alarm ${id}`, 404);
     if (!text.trim()) throw new AlarmError('a comment needs text', 400);
-    this.store.addHistory(id, this.clock.now(), 'comment', by, text);
+    this.operator(() => this.store.addHistory(id, this.clock.now(), 'comment', by, text));
     this.o.publish?.({ type: 'alarm', station: alarm.station, action: 'comment', alarm });
     return this.store.history(id);
+  }
+
+  /** One transaction for an operator's action (cluster mode: not bound to the station's owner). */
+  private operator<T>(fn: () => T): T {
+    return this.store.transaction(() => (this.o.asOperator ? this.o.asOperator(fn) : fn()));
   }
 
   list(f: AlarmFilter): AlarmView[] {

@@ -104,7 +104,7 @@ export async function startAlarmSystem(o: AlarmSystemOptions): Promise<AlarmSyst
     clock: o.clock,
     tickMs,
     log: o.log,
-    ...(cluster ? { ids: cluster.ids, owns: cluster.owns } : {}),
+    ...(cluster ? { ids: cluster.ids, owns: cluster.owns, asOperator: cluster.asOperator } : {}),
   });
   await engine.start();
   // Cluster mode: the local copy catches up now; stations are taken once the live relay runs (ingest.ts).

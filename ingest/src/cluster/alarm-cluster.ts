@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { AlarmReplication } from './alarm-replication.ts';
 import { IdBlocks } from './id-blocks.ts';
 import { redisOptions } from './redis-backend.ts';
-import { StationLeases } from './station-leases.ts';
+import { leaseKey, StationLeases } from './station-leases.ts';
 
 /** What the cluster needs of the alarm engine. */
 export interface ClusteredEngine {
@@ -63,12 +63,15 @@ export class AlarmCluster {
   /** Whether this instance holds the station's lease now. */
   readonly owns = (station: string): boolean => this.leases?.owns(station) ?? false;
 
+  /** Runs an operator action's transaction so that its rows are not fenced (any instance may acknowledge). */
+  readonly asOperator = <T>(fn: () => T): T => (this.replication ? this.replication.asOperator(fn) : fn());
+
   /** Resolves when every local change is in the shared stream (the notifier awaits it before sending). */
   readonly flush = (): Promise<void> => this.replication?.flush() ?? Promise.resolve();
 
   /** Brings the local alarm database up to date with the shared stream and keeps it so. */
   async start(db: Database.Database, engine: ClusteredEngine, stations: readonly string[]): Promise<void> {
-    const replication = new AlarmReplication({ db, redis: this.redis, reader: this.reader, instanceId: this.o.instanceId, log: this.o.log });
+    const replication = new AlarmReplication({ db, redis: this.redis, reader: this.reader, instanceId: this.o.instanceId, leaseKey: (s) => leaseKey(s), log: this.o.log });
     await replication.start();
     this.replication = replication;
     this.pending = { engine, stations };

@@ -33,6 +33,11 @@ export interface StationLeasesOptions {
   log?: Logger;
 }
 
+/** The Redis key of a station's lease. */
+export function leaseKey(station: string, prefix = 'envmon:alarms:'): string {
+  return `${prefix}owner:${station}`;
+}
+
 const RENEW = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end`;
 const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
 
@@ -113,7 +118,7 @@ export class StationLeases {
       return v;
     }) as [unknown, unknown, string[]];
     const stations = this.o.stations;
-    const holders = stations.length ? await r.mget(stations.map((s) => this.key(`owner:${s}`))) : [];
+    const holders = stations.length ? await r.mget(stations.map((s) => leaseKey(s, this.prefix))) : [];
     for (let i = 0; i < stations.length; i++) {
       if (this.stopped) return;
       const station = stations[i]!;
@@ -124,7 +129,7 @@ export class StationLeases {
           await this.release(station);
           continue;
         }
-        const ok = await r.eval(RENEW, 1, this.key(`owner:${station}`), this.o.instanceId, String(this.ttl));
+        const ok = await r.eval(RENEW, 1, leaseKey(station, this.prefix), this.o.instanceId, String(this.ttl));
         if (ok !== 1) this.lose(station);
         // Held under our id but not by this process (restarted with the same instance id): take it up properly.
         else if (!this.held.has(station)) this.acquire(station, sentAt);
@@ -138,7 +143,7 @@ export class StationLeases {
         const rounds = (this.vacant.get(station) ?? 0) + 1;
         this.vacant.set(station, rounds);
         if (preferred !== this.o.instanceId && rounds <= 2) continue;
-        const got = await r.set(this.key(`owner:${station}`), this.o.instanceId, 'PX', this.ttl, 'NX');
+        const got = await r.set(leaseKey(station, this.prefix), this.o.instanceId, 'PX', this.ttl, 'NX');
         if (got === 'OK') this.acquire(station, sentAt);
       }
     }
@@ -160,7 +165,7 @@ export class StationLeases {
       this.held.delete(station);
       this.counters.released++;
       try {
-        await this.o.redis.eval(RELEASE, 1, this.key(`owner:${station}`), this.o.instanceId);
+        await this.o.redis.eval(RELEASE, 1, leaseKey(station, this.prefix), this.o.instanceId);
       } catch (err) {
         this.o.log?.warn({ err: (err as Error).message, station }, 'station leases: could not delete the lease; it expires by itself');
       }
