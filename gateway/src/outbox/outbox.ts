@@ -99,15 +99,21 @@ export function openOutbox(path: string, station: string): Outbox {
   const archiveCols = db.prepare<[], { name: string }>(`SELECT name FROM pragma_table_info('archive')`).all().map((c) => c.name);
   if (!archiveCols.includes('samples')) db.exec(`ALTER TABLE archive ADD COLUMN samples INTEGER; ALTER TABLE archive ADD COLUMN coverage REAL;`);
   const insArchive = db.prepare(`INSERT INTO archive (param, time, value, status, qc_flags, period_s, samples, coverage) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`);
-  const insOutbox = db.prepare(`INSERT INTO outbox (reading_id) VALUES (?)`);
+  // The rows a transaction just appended to the archive, queued with one statement (not one call per reading):
+  // rowids of an INTEGER PRIMARY KEY grow by one per insert, and no other writer can interleave inside a write
+  // transaction, so [first, last] is exactly what this transaction inserted.
+  const insOutboxRange = db.prepare(`INSERT INTO outbox (reading_id) SELECT id FROM archive WHERE id BETWEEN ? AND ?`);
   const selOpen = db.prepare<[], { seq: number }>(`SELECT seq FROM batches ORDER BY seq`);
   const selNextSeq = db.prepare<[], { value: string }>(`SELECT value FROM meta WHERE key = 'next_seq'`);
   const updNextSeq = db.prepare(`UPDATE meta SET value = ? WHERE key = 'next_seq'`);
-  const selUnbatched = db.prepare<[number], { reading_id: number; time: number }>(
-    `SELECT o.reading_id, a.time FROM outbox o JOIN archive a ON a.id = o.reading_id WHERE o.batch_seq IS NULL ORDER BY o.reading_id LIMIT ?`,
-  );
+  const selAnyUnbatched = db.prepare<[], { reading_id: number }>(`SELECT reading_id FROM outbox WHERE batch_seq IS NULL LIMIT 1`);
   const insBatch = db.prepare(`INSERT INTO batches (seq, sent_at) VALUES (?, ?)`);
-  const assign = db.prepare(`UPDATE outbox SET batch_seq = ?, flags = ? WHERE reading_id = ?`);
+  // The oldest `max` unbatched readings join batch `seq` in one statement (was: select them, then one UPDATE per
+  // reading), flagged REPLAYED when taken before `historicalBefore`.
+  const assign = db.prepare<[number, number, number, number]>(
+    `UPDATE outbox SET batch_seq = ?, flags = CASE WHEN (SELECT time FROM archive WHERE id = outbox.reading_id) < ? THEN ? ELSE 0 END
+     WHERE reading_id IN (SELECT reading_id FROM outbox WHERE batch_seq IS NULL ORDER BY reading_id LIMIT ?)`,
+  );
   const selOldestRow = db.prepare<[], { reading_id: number; batch_seq: number | null; time: number }>(
     `SELECT o.reading_id, o.batch_seq, a.time FROM outbox o JOIN archive a ON a.id = o.reading_id ORDER BY o.reading_id LIMIT 1`,
   );
@@ -131,21 +137,25 @@ export function openOutbox(path: string, station: string): Outbox {
   const delOld = db.prepare(`DELETE FROM archive WHERE time < ? AND id NOT IN (SELECT reading_id FROM outbox)`);
 
   const insert = db.transaction((readings: readonly Reading[]) => {
+    let first = -1;
+    let last = -1;
     for (const r of readings) {
-      const id = insArchive.run(r.param, r.time, r.value, r.status, r.qc_flags, r.period_s, r.samples ?? null, r.coverage ?? null).lastInsertRowid;
-      insOutbox.run(id);
+      last = Number(insArchive.run(r.param, r.time, r.value, r.status, r.qc_flags, r.period_s, r.samples ?? null, r.coverage ?? null).lastInsertRowid);
+      if (first < 0) first = last;
     }
+    const queued = insOutboxRange.run(first, last).changes;
+    if (queued !== readings.length) throw new Error(`outbox: archived ${readings.length} readings but queued ${queued} (rowids ${first}..${last}); rolled back`);
     depth += readings.length;
   });
   let depth = selDepth.get()!.n;
 
   const createBatch = db.transaction((max: number, sentAt: number, historicalBefore: number): number | undefined => {
-    const ids = selUnbatched.all(max);
-    if (ids.length === 0) return undefined;
+    if (max < 1 || !selAnyUnbatched.get()) return undefined;
     const seq = Number(selNextSeq.get()!.value);
     updNextSeq.run(String(seq + 1));
-    insBatch.run(seq, sentAt);
-    for (const { reading_id, time } of ids) assign.run(seq, time < historicalBefore ? QcFlag.REPLAYED : 0, reading_id);
+    insBatch.run(seq, sentAt); // before the UPDATE: outbox.batch_seq references batches
+    // -Infinity (no replay cut-off) as the smallest integer SQLite compares with a time exactly.
+    assign.run(seq, Number.isFinite(historicalBefore) ? historicalBefore : Number.MIN_SAFE_INTEGER, QcFlag.REPLAYED, Math.floor(max));
     return seq;
   });
 
