@@ -40,7 +40,7 @@ export interface AlarmReplicationOptions {
   leaseKey(station: string): string;
   /** Key prefix; default `envmon:alarms:` (stream `log`, hash `rows`). */
   prefix?: string;
-  /** Approximate cap on the stream (XADD MAXLEN ~); default 100,000 shipments. Behind it, an instance syncs from the hash. */
+  /** Approximate cap on the stream (XADD MAXLEN ~); default 10,000 shipments. Behind it, an instance syncs from the hash. */
   maxLen?: number;
   log?: Logger;
 }
@@ -256,18 +256,27 @@ export class AlarmReplication {
 
   /** One shipment; a station the fence refuses loses its rows from this shipment and the rest is tried again. */
   private async shipRows(rows: OutRow[]): Promise<void> {
+    // A shipment is applied whole, so only each row's last version in it matters: the per-reading "last seen"
+    // updates of a busy station shrink to one per shipment.
+    const parsed = rows.map((r) => ({ r, c: { t: r.tbl, op: r.op, row: JSON.parse(r.row) as Record<string, unknown> } as Change }));
+    const last = new Map<string, (typeof parsed)[number]>();
+    for (const x of parsed) {
+      const t = this.tables.get(x.c.t);
+      const field = `${x.c.t}|${JSON.stringify(t ? t.pk.map((k) => x.c.row[k] ?? null) : [])}`;
+      last.delete(field);
+      last.set(field, x);
+    }
     const changes: Change[] = [];
     const hashOps: string[] = [];
-    const byStation = new Map<string, number[]>();
-    for (const r of rows) {
-      const c = { t: r.tbl, op: r.op, row: JSON.parse(r.row) as Record<string, unknown> } as Change;
+    for (const [field, { r, c }] of last) {
       changes.push(c);
-      const t = this.tables.get(c.t);
-      const field = `${c.t}|${JSON.stringify(t ? t.pk.map((k) => c.row[k] ?? null) : [])}`;
       if (c.op === 'u') hashOps.push('u', field, r.row);
       else hashOps.push('d', field);
-      if (r.origin === 'op') continue;
-      const station = this.stationOf(c);
+    }
+    // The fence: every station a non-operator row belongs to, with the rows to drop if it is refused.
+    const byStation = new Map<string, number[]>();
+    for (const { r, c } of parsed) {
+      const station = r.origin === 'op' ? undefined : this.stationOf(c);
       if (station === undefined) continue;
       let seqs = byStation.get(station);
       if (!seqs) byStation.set(station, (seqs = []));
@@ -281,7 +290,7 @@ export class AlarmReplication {
       this.rowsKey,
       ...stations.map((st) => this.o.leaseKey(st)),
       this.o.instanceId,
-      String(this.o.maxLen ?? 100_000),
+      String(this.o.maxLen ?? 10_000),
       JSON.stringify(changes),
       ...hashOps,
     )) as [number, number | string];
