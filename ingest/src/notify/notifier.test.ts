@@ -253,11 +253,26 @@ describe('rate limit and unconfigured providers', () => {
     await s.feed('PM2_5', 60, 2000);
     expect(receiver.deliveredTo(AN).length).toBe(2);
     expect(s.notifier.outbox.list({ recipient: 'an' }).map((r) => r.status)).toEqual(['rate_limited', 'delivered', 'delivered']);
-    // An hour later the window has room again.
+    // An hour after the first message the window has room again: the held-back message is summed up in a digest.
     await s.advance(3_600_001);
+    expect(receiver.deliveredTo(AN).length).toBe(3);
+    expect(receiver.deliveredTo(AN)[2]!.text).toMatch(/^\[envmon\] 1 tin canh bao tu .* chua gui cho ban vi vuot gioi han tin nhan: #3 Tram S1\. /);
+    expect(s.notifier.outbox.list({ recipient: 'an' }).map((r) => `${r.kind}:${r.status}`)).toEqual(['digest:delivered', 'raised:digested', 'raised:delivered', 'raised:delivered']);
+    // The digest counts against the limit (2 per hour): the next re-raise goes out, the one after is held back.
     await s.feed('PM2_5', 40, 3_700_000);
     await s.feed('PM2_5', 60, 3_701_000);
-    expect(receiver.deliveredTo(AN).length).toBe(3);
+    expect(receiver.deliveredTo(AN).length).toBe(4);
+    await s.feed('PM2_5', 40, 3_702_000);
+    await s.feed('PM2_5', 60, 3_703_000);
+    expect(receiver.deliveredTo(AN).length).toBe(4);
+    await s.advance(3_600_000); // the window still holds the two sent at 3 600 001: still held back
+    expect(receiver.deliveredTo(AN).length).toBe(4);
+    await s.advance(1);
+    expect(receiver.deliveredTo(AN).length).toBe(5);
+    // Held back: the re-raise and the clearing before it (binh got both); one digest sums them up.
+    expect(receiver.deliveredTo(AN)[4]!.text).toMatch(/^\[envmon\] 2 tin .*: #3 Tram S1\. /);
+    await s.advance(3_600_000);
+    expect(receiver.deliveredTo(AN).length).toBe(5); // nothing more was held back: no empty digest
     await s.close();
   });
 

@@ -8,7 +8,7 @@ import { systemClock, type AlarmTransition, type AlarmView, type Clock } from '.
 import { expandTargets, normalisePhone, type NotifyConfig, type RecipientConfig } from './config.ts';
 import { fitSegments, foldToGsm7, smsSize } from './gsm7.ts';
 import { Outbox, type OutboxRow } from './outbox.ts';
-import { DEFAULT_TEMPLATES, render, SEVERITY_LABEL, type MessageKind } from './templates.ts';
+import { DEFAULT_TEMPLATES, DIGEST_TEMPLATES, render, SEVERITY_LABEL, type MessageKind } from './templates.ts';
 import { SmsWebhookProvider } from './webhook.ts';
 
 export interface NotifierOptions {
@@ -47,7 +47,7 @@ export class Notifier implements AlarmSink {
   private running?: Promise<void>;
   private again = false;
   private stopped = false;
-  readonly counters = { sent: 0, delivered: 0, failed: 0, retried: 0, rate_limited: 0, not_configured: 0 };
+  readonly counters = { sent: 0, delivered: 0, failed: 0, retried: 0, rate_limited: 0, digests: 0, not_configured: 0 };
 
   constructor(private readonly o: NotifierOptions) {
     this.outbox = new Outbox(o.db, o.ids);
@@ -201,6 +201,42 @@ export class Notifier implements AlarmSink {
     }
   }
 
+  /**
+   * A recipient over their rate limit must still learn that alarms happened: once the window has room again, the
+   * messages held back since are summed up in one digest (counted against the limit like any message), and marked
+   * `digested`. In cluster mode each owner sums up its own stations' messages.
+   */
+  private digestDue(now: number): void {
+    for (const [recipientId, held] of this.outbox.heldBack()) {
+      const r = this.recipients.get(recipientId);
+      if (!r) continue;
+      const mine = this.o.handles ? held.filter((m) => this.o.handles!(this.alarms.get(m.alarm_id)?.station ?? '')) : held;
+      if (mine.length === 0) continue;
+      const limit = r.rate_limit ?? this.o.config.rate_limit;
+      if (this.outbox.countSince(r.id, now - limit.per) >= limit.max) continue;
+      const provider = this.providers.get(r.provider);
+      const alarms = [...new Set(mine.map((m) => m.alarm_id))];
+      const shown = alarms.slice(0, 4).map((id) => `#${id} ${this.o.stationName?.(this.alarms.get(id)?.station ?? '') ?? this.alarms.get(id)?.station ?? ''}`.trim());
+      let text = render(DIGEST_TEMPLATES[r.lang], {
+        count: mine.length,
+        since: vnTime(mine[0]!.created_at),
+        list: `${shown.join(', ')}${alarms.length > shown.length ? ` (+${alarms.length - shown.length})` : ''}`,
+      });
+      if (r.fold_diacritics ?? provider?.foldDiacritics ?? false) text = foldToGsm7(text);
+      text = fitSegments(text, provider?.maxSegments ?? 3);
+      const size = smsSize(text);
+      const last = mine[mine.length - 1]!;
+      this.outbox.insert({
+        idem_key: `envmon-digest-${r.id}-n${mine[0]!.id}-${last.id}`,
+        alarm_id: last.alarm_id, occurrence: last.occurrence, kind: 'digest', stage: -2, recipient: r.id, phone: r.phone, provider: r.provider, lang: r.lang,
+        text, encoding: size.encoding, segments: size.segments, status: provider?.url() ? 'queued' : 'not_configured', next_attempt_at: now, created_at: now,
+      });
+      this.outbox.markDigested(mine.map((m) => m.id), now);
+      this.counters.digests++;
+      this.o.log?.info({ recipient: r.id, held: mine.length }, 'notification digest queued for messages the rate limit held back');
+    }
+  }
+
   // ---------------------------------------------------------------- sending
 
   /** Runs due escalations and sends due messages. Safe to call often; never runs twice at once. */
@@ -215,7 +251,10 @@ export class Notifier implements AlarmSink {
         do {
           this.again = false;
           const now = this.clock.now();
-          this.o.db.transaction(() => this.escalateDue(now))();
+          this.o.db.transaction(() => {
+            this.escalateDue(now);
+            this.digestDue(now);
+          })();
           await this.sendDue();
         } while (this.again && !this.stopped);
       } catch (err) {

@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 
-export type DeliveryStatus = 'queued' | 'sending' | 'retrying' | 'delivered' | 'failed' | 'rate_limited' | 'not_configured';
+/** `digested`: held back by the rate limit, then summed up in one digest message (kind `digest`). */
+export type DeliveryStatus = 'queued' | 'sending' | 'retrying' | 'delivered' | 'failed' | 'rate_limited' | 'digested' | 'not_configured';
 
 export interface OutboxRow {
   id: number;
@@ -120,6 +121,8 @@ export class Outbox {
            next_at = excluded.next_at, started_at = excluded.started_at, status = excluded.status, reason = excluded.reason, updated_at = excluded.updated_at`,
       ),
       getEsc: db.prepare<[number], EscalationRow>(`SELECT * FROM escalations WHERE alarm_id = ?`),
+      heldBack: db.prepare<[], OutboxRow>(`SELECT * FROM notifications WHERE status = 'rate_limited' ORDER BY recipient, id`),
+      digested: db.prepare(`UPDATE notifications SET status = 'digested', updated_at = ? WHERE id = ?`),
       dueEsc: db.prepare<[number], EscalationRow>(`SELECT * FROM escalations WHERE status = 'active' AND next_at <= ? ORDER BY next_at`),
     };
   }
@@ -166,6 +169,21 @@ export class Outbox {
     if (f.recipient) (where.push('recipient = @recipient'), (args.recipient = f.recipient));
     const sql = `SELECT * FROM notifications ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ${Math.min(Math.max(f.limit ?? 100, 1), 1000)}`;
     return this.db.prepare(sql).all(args) as OutboxRow[];
+  }
+
+  /** Messages the rate limit held back and no digest has covered yet, by recipient, oldest first. */
+  heldBack(): Map<string, OutboxRow[]> {
+    const out = new Map<string, OutboxRow[]>();
+    for (const r of this.s.heldBack.all()) {
+      let list = out.get(r.recipient);
+      if (!list) out.set(r.recipient, (list = []));
+      list.push(r);
+    }
+    return out;
+  }
+
+  markDigested(ids: readonly number[], now: number): void {
+    for (const id of ids) this.s.digested.run(now, id);
   }
 
   putEscalation(e: EscalationRow): void {

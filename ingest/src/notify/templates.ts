@@ -2,6 +2,15 @@ import type { Lang } from '../alarms/describe.ts';
 
 export type MessageKind = 'raised' | 'escalated' | 'cleared';
 
+/**
+ * The digest a recipient gets once their rate limit has room again, for the messages it held back.
+ * Placeholders: {count} (messages held back), {list} (alarm numbers and stations), {since} (first one's time).
+ */
+export const DIGEST_TEMPLATES: Record<Lang, string> = {
+  vi: '[envmon] {count} tin cảnh báo từ {since} chưa gửi cho bạn vì vượt giới hạn tin nhắn: {list}. Xem chi tiết trên bảng điều khiển.',
+  en: '[envmon] {count} alarm messages since {since} were held back by your SMS limit: {list}. See the dashboard for details.',
+};
+
 /** Default texts. Placeholders: {id} {station} {station_name} {what} {time} {severity} {rule} {stage} {waited}. */
 export const DEFAULT_TEMPLATES: Record<Lang, Record<MessageKind, string>> = {
   vi: {
