@@ -81,11 +81,15 @@ const PolicySchema = z
     stages: z.array(StageSchema).min(1),
     /** Tell the recipients already notified when the alarm clears. */
     notify_clear: z.boolean().default(false),
+    /** Tell the recipients already notified when someone acknowledges (the one who replied by SMS is always told). */
+    notify_ack: z.boolean().default(false),
   })
   .strict();
 export type PolicyConfig = z.infer<typeof PolicySchema>;
 
-const TemplateSet = z.object({ raised: z.string().optional(), escalated: z.string().optional(), cleared: z.string().optional() }).strict();
+const TemplateSet = z
+  .object({ raised: z.string().optional(), escalated: z.string().optional(), cleared: z.string().optional(), acknowledged: z.string().optional() })
+  .strict();
 
 const InboundSchema = z
   .object({

@@ -241,6 +241,20 @@ describe('escalation', () => {
     expect(reply(BINH, 'ok 1').body).toMatchObject({ ok: false, reason: /already acknowledged/ });
     await s.advance(30_000);
     expect(receiver.deliveredTo(CHI).length).toBe(0);
+    // an, who replied, is told it worked (folded to GSM-7 as an asked); binh, notified too, is not (no notify_ack).
+    expect(receiver.deliveredTo(AN).map((d) => d.text)).toEqual([expect.stringMatching(/^\[envmon\] CANH BAO #1/), expect.stringMatching(/^\[envmon\] DA XAC NHAN #1 Tram S1 \(Nguyen Van An\): /)]);
+    expect(receiver.deliveredTo(BINH)).toHaveLength(1);
+    await s.close();
+  });
+
+  it('with notify_ack, tells everyone notified who took the alarm, even when nobody replied by SMS', async () => {
+    const s = await setup(notifyYaml().replace('notify_clear: true', 'notify_clear: true\n    notify_ack: true'));
+    await s.feed('SO2', 400, 0);
+    s.engine.acknowledge(1, 'duty-officer');
+    await s.advance(1000);
+    expect(receiver.deliveredTo(BINH).map((d) => d.text)).toEqual([expect.stringMatching(/^\[envmon\] ALARM #1/), expect.stringMatching(/^\[envmon\] ACKNOWLEDGED #1 Trạm S1 by duty-officer: Sulphur dioxide 400 µg\/Nm³ > 350\.$/)]);
+    expect(receiver.deliveredTo(AN)).toHaveLength(2);
+    expect(receiver.deliveredTo(CHI)).toHaveLength(0);
     await s.close();
   });
 });

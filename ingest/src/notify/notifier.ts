@@ -94,9 +94,17 @@ export class Notifier implements AlarmSink {
         this.escalateDue(t.at, a.id);
         break;
       }
-      case 'acknowledged':
+      case 'acknowledged': {
+        const esc = this.outbox.escalation(a.id);
         this.stopEscalation(a.id, t.at, `acknowledged by ${t.by ?? 'someone'}`);
+        // Whoever replied by SMS learns it worked; with notify_ack, everyone notified learns someone took it.
+        const replier = t.by?.startsWith('sms:') ? t.by.slice(4) : undefined;
+        const policy = esc ? this.o.config.policies[esc.policy] : undefined;
+        const told = new Set(policy?.notify_ack ? this.outbox.notifiedRecipients(a.id, a.occurrences) : []);
+        if (replier) told.add(replier);
+        for (const rid of told) this.enqueue(a, 'acknowledged', -1, rid, t.at, 0, this.byName(t.by), rid === replier);
         break;
+      }
       case 'cleared':
       case 'closed': {
         const esc = this.outbox.escalation(a.id);
@@ -155,7 +163,7 @@ export class Notifier implements AlarmSink {
   }
 
   /** The text a recipient gets, sized before sending. */
-  composeText(a: AlarmView, kind: MessageKind, r: RecipientConfig, waitedMs = 0): { text: string; encoding: string; segments: number } {
+  composeText(a: AlarmView, kind: MessageKind, r: RecipientConfig, waitedMs = 0, by = ''): { text: string; encoding: string; segments: number } {
     const lang: Lang = r.lang;
     const info = this.o.ruleInfo?.(a.rule) ?? {};
     const template = this.o.config.templates[lang]?.[kind] ?? DEFAULT_TEMPLATES[lang][kind];
@@ -169,6 +177,7 @@ export class Notifier implements AlarmSink {
       rule: a.rule_name[lang],
       stage: 0,
       waited: formatDuration(waitedMs, lang),
+      by,
     });
     const provider = this.providers.get(r.provider);
     if (r.fold_diacritics ?? provider?.foldDiacritics ?? false) text = foldToGsm7(text);
@@ -177,15 +186,23 @@ export class Notifier implements AlarmSink {
     return { text, encoding: size.encoding, segments: size.segments };
   }
 
-  private enqueue(a: AlarmView, kind: MessageKind, stage: number, recipientId: string, now: number, waitedMs = 0): void {
+  /** Who acknowledged, for a message: the recipient's name for an SMS reply, else the API user. */
+  private byName(by: string | undefined): string {
+    if (!by) return '?';
+    const r = by.startsWith('sms:') ? this.recipients.get(by.slice(4)) : undefined;
+    return r ? (r.name ?? r.id) : by;
+  }
+
+  /** `isReply`: the answer to the recipient's own SMS, sent even over their rate limit. */
+  private enqueue(a: AlarmView, kind: MessageKind, stage: number, recipientId: string, now: number, waitedMs = 0, by?: string, isReply = false): void {
     const r = this.recipients.get(recipientId);
     if (!r) return;
     const provider = this.providers.get(r.provider);
-    const { text, encoding, segments } = this.composeText(a, kind, r, waitedMs);
+    const { text, encoding, segments } = this.composeText(a, kind, r, waitedMs, by);
     const limit = r.rate_limit ?? this.o.config.rate_limit;
     let status: OutboxRow['status'] = 'queued';
     if (!provider?.url()) status = 'not_configured';
-    else if (this.outbox.countSince(r.id, now - limit.per) >= limit.max) status = 'rate_limited';
+    else if (!isReply && this.outbox.countSince(r.id, now - limit.per) >= limit.max) status = 'rate_limited';
     const inserted = this.outbox.insert({
       idem_key: `envmon-a${a.id}-o${a.occurrences}-${kind}-s${stage}-${r.id}`,
       alarm_id: a.id, occurrence: a.occurrences, kind, stage, recipient: r.id, phone: r.phone, provider: r.provider, lang: r.lang,

@@ -1,6 +1,6 @@
 import type { Lang } from '../alarms/describe.ts';
 
-export type MessageKind = 'raised' | 'escalated' | 'cleared';
+export type MessageKind = 'raised' | 'escalated' | 'cleared' | 'acknowledged';
 
 /**
  * The digest a recipient gets once their rate limit has room again, for the messages it held back.
@@ -11,17 +11,19 @@ export const DIGEST_TEMPLATES: Record<Lang, string> = {
   en: '[envmon] {count} alarm messages since {since} were held back by your SMS limit: {list}. See the dashboard for details.',
 };
 
-/** Default texts. Placeholders: {id} {station} {station_name} {what} {time} {severity} {rule} {stage} {waited}. */
+/** Default texts. Placeholders: {id} {station} {station_name} {what} {time} {severity} {rule} {stage} {waited} {by}. */
 export const DEFAULT_TEMPLATES: Record<Lang, Record<MessageKind, string>> = {
   vi: {
     raised: '[envmon] {severity} #{id} {station_name}: {what} lúc {time}. Trả lời OK {id} để xác nhận.',
     escalated: '[envmon] CHƯA AI XÁC NHẬN sau {waited}: {severity} #{id} {station_name}: {what} lúc {time}. Trả lời OK {id} để xác nhận.',
     cleared: '[envmon] HẾT CẢNH BÁO #{id} {station_name}: {what}.',
+    acknowledged: '[envmon] ĐÃ XÁC NHẬN #{id} {station_name} ({by}): {what}.',
   },
   en: {
     raised: '[envmon] {severity} #{id} {station_name}: {what} at {time}. Reply OK {id} to acknowledge.',
     escalated: '[envmon] NOT ACKNOWLEDGED after {waited}: {severity} #{id} {station_name}: {what} at {time}. Reply OK {id} to acknowledge.',
     cleared: '[envmon] CLEARED #{id} {station_name}: {what}.',
+    acknowledged: '[envmon] ACKNOWLEDGED #{id} {station_name} by {by}: {what}.',
   },
 };
 
