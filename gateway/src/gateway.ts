@@ -284,7 +284,7 @@ export async function startGateway(initial: GatewayConfig, opts: GatewayOptions 
   publisher.start();
   acq.start();
   // TT10 files (and their FTP/SFTP clients: basic-ftp, ssh2) are loaded only when configured.
-  const tt10 = config.tt10 ? (await import('./tt10/exporter.ts')).createTt10Exporter({ config: config.tt10, dbPath, dir: join(config.dataDir, 'tt10'), archiveDays: config.archiveDays, meanPeriodsS: config.averaging, log: log.child({ part: 'tt10' }), ...(opts.now ? { now: opts.now } : {}) }) : undefined;
+  const tt10 = config.tt10 ? (await import('./tt10/exporter.ts')).createTt10Exporter({ config: config.tt10, dbPath, dir: join(config.dataDir, 'tt10'), archiveDays: config.archiveDays, meanPeriodsS: () => config.averaging, log: log.child({ part: 'tt10' }), ...(opts.now ? { now: opts.now } : {}) }) : undefined;
   tt10?.start();
   const http: LocalHttp | undefined = config.http ? await startLocalHttp({ ...config.http, dbPath, health, log }) : undefined;
 

@@ -147,7 +147,7 @@ describe("TT10 files from the gateway's means", () => {
     param, time: at(time), value, status, qc_flags: 0, period_s: periodS, samples, coverage: Math.min(1, samples / (periodS / 10)),
   });
 
-  function setup(meanPeriodsS: number[] | undefined, extra: Reading[] = []) {
+  function setup(meanPeriodsS: number[] | (() => number[]) | undefined, extra: Reading[] = [], beforeProduce?: () => void) {
     const dataDir = mkdtempSync(join(tmpdir(), 'envmon-tt10-means-'));
     const config = parseGatewayConfig(configText(1, 1, { user: 'u', password: 'p' }), 'gw.yaml', { env: { TT10_PW: 'x' } }).tt10!;
     const dbPath = join(dataDir, OUTBOX_FILE);
@@ -171,6 +171,7 @@ describe("TT10 files from the gateway's means", () => {
       ...extra,
     ]);
     clock = at('2025-03-10T10:05:20');
+    beforeProduce?.();
     const [name] = e.produce();
     expect(name).toBe('HN_ABCD_KK001_20250310100500.txt');
     const text = readFileSync(join(dataDir, 'tt10', 'archive', '20250310', name!), 'utf8');
@@ -195,6 +196,12 @@ describe("TT10 files from the gateway's means", () => {
         `SO2\t${((0.5 * 2 + 1 * 6) / 8).toFixed(1)}\tug/Nm3\t20250310100500\t01\n` +
         'NO2\t\tug/m3\t20250310100500\t02\n',
     );
+  });
+
+  it('follows a reload that turns means on: the next file uses them', () => {
+    let periods: number[] = [];
+    const text = setup(() => periods, [], () => (periods = [60, 300]));
+    expect(text.split('\n')[0]).toBe('PM2,5\t16.5\tug/Nm3\t20250310100500\t00');
   });
 
   it('averages the raw readings when means are off, or none divides the window', () => {

@@ -30,8 +30,11 @@ export interface Tt10ExporterOptions {
   /** Folder of the exporter's files (normally <data_dir>/tt10). */
   dir: string;
   archiveDays: number;
-  /** The periods (s) of the means the gateway archives (config `averaging`); empty or absent: raw readings only. */
-  meanPeriodsS?: readonly number[];
+  /**
+   * The periods (s) of the means the gateway archives (config `averaging`); empty or absent: raw readings only.
+   * A function is asked at every window, so a reload that changes `averaging` applies to the next file.
+   */
+  meanPeriodsS?: readonly number[] | (() => readonly number[]);
   log: Logger;
   /** Clock for windows, Unix ms (default Date.now). */
   now?: () => number;
@@ -70,7 +73,7 @@ export function createTt10Exporter(o: Tt10ExporterOptions): Tt10Exporter {
   mkdirSync(archiveDir, { recursive: true });
   for (const r of c.receivers) mkdirSync(queueDir(r.name), { recursive: true });
 
-  const meanPeriodS = meanPeriodFor(windowMs / 1000, o.meanPeriodsS ?? []);
+  const meanPeriods = (): readonly number[] => (typeof o.meanPeriodsS === 'function' ? o.meanPeriodsS() : (o.meanPeriodsS ?? []));
   let db: Database.Database | undefined;
   let windowStmt: Database.Statement<[number, number], WindowReading> | undefined;
   let meansStmt: Database.Statement<[number, number, number], WindowMean> | undefined;
@@ -110,6 +113,7 @@ export function createTt10Exporter(o: Tt10ExporterOptions): Tt10Exporter {
       const readings = readWindow(next, end);
       // No reading at all: the gateway was not running, there is nothing to report for this window.
       if (readings.length > 0) {
+        const meanPeriodS = meanPeriodFor(windowMs / 1000, meanPeriods());
         const records = meanPeriodS === undefined ? averageWindow(c.params, readings, c.missing) : averageWindowFromMeans(c.params, readMeans(next, end, meanPeriodS), readings, c.missing);
         if (records.length > 0) written.push(writeFile(end, formatTt10(records, end, c)));
       }
