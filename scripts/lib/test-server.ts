@@ -1,10 +1,12 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
+import { connect, createServer } from 'node:net';
 import { delimiter, join } from 'node:path';
 
 /**
- * What every "start a real server for a test" helper needs (redis-server, victoria-metrics, …): find the binary,
+ * What every "start a real server for a test" helper needs (redis-server, victoria-metrics, influxd, pure-ftpd,
+ * sshd, …): find the binary,
  * say why a test is skipped when it is missing (never under CI, which installs it), run it with its output kept
  * for error messages, wait until it answers, and stop it — also when the test process dies without calling stop.
  */
@@ -77,4 +79,40 @@ export async function waitUntilReady(server: TestServer, name: string, probe: ()
     await server.stop();
     throw err;
   }
+}
+
+/** A free loopback TCP port. The OS picks it; a tiny race until the server binds it is acceptable in tests. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => {
+        if (address && typeof address === 'object') resolve(address.port);
+        else reject(new Error('could not read the port of a probe socket'));
+      });
+    });
+  });
+}
+
+/** Whether something accepts TCP connections on 127.0.0.1:port (a readiness probe for waitUntilReady). */
+export function canConnect(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect(port, '127.0.0.1');
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+}
+
+/** Runs a setup tool (openssl, ssh-keygen, pure-pw) and returns its output; fails with its stderr and `hint` (what to install). */
+export function runTool(cmd: string, args: string[], hint: string): string {
+  const r = spawnSync(cmd, args, { encoding: 'utf8' });
+  if (r.error) throw new Error(`${cmd} could not run (${r.error.message}); ${hint}`);
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}): ${r.stderr || r.stdout}`);
+  return r.stdout;
 }

@@ -1,9 +1,7 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from './pure-ftpd.ts';
+import { canConnect, freePort, runTool, spawnTestServer, waitUntilReady } from '../../../scripts/lib/test-server.ts';
 
 /**
  * A real SFTP server on loopback for tests: OpenSSH's sshd from the Debian package `openssh-server` (CI installs it,
@@ -24,6 +22,8 @@ export interface Sshd {
   stop(): Promise<void>;
 }
 
+/** What to install when a setup tool is missing. */
+const HINT = 'apt-get install -y openssh-server openssh-client';
 const BIN = '/usr/sbin/sshd';
 
 /** Keys (and so fingerprints) stay the same across `start` calls of one instance: a restart is the same server. */
@@ -33,10 +33,10 @@ export function createSshd(opts: { port?: number } = {}): { start(): Promise<Ssh
   const dir = mkdtempSync(join(tmpdir(), 'envmon-sshd-'));
   const root = join(dir, 'home');
   mkdirSync(root);
-  run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'envmon-test-host', '-f', join(dir, 'host')]);
-  run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'envmon-test-client', '-f', join(dir, 'client')]);
+  runTool('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'envmon-test-host', '-f', join(dir, 'host')], HINT);
+  runTool('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'envmon-test-client', '-f', join(dir, 'client')], HINT);
   writeFileSync(join(dir, 'authorized_keys'), readFileSync(join(dir, 'client.pub')));
-  const hostKeySha256 = runOut('ssh-keygen', ['-l', '-E', 'sha256', '-f', join(dir, 'host.pub')]).split(' ')[1]!;
+  const hostKeySha256 = runTool('ssh-keygen', ['-l', '-E', 'sha256', '-f', join(dir, 'host.pub')], HINT).split(' ')[1]!;
   // sshd refuses to start without its privilege separation folder (normally made by the service unit).
   mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
   let portP: Promise<number> | undefined;
@@ -67,57 +67,13 @@ export function createSshd(opts: { port?: number } = {}): { start(): Promise<Ssh
           '',
         ].join('\n'),
       );
-      const child: ChildProcess = spawn(BIN, ['-D', '-e', '-f', config], { stdio: ['ignore', 'ignore', 'pipe'] });
-      let stderr = '';
-      child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-      const deadline = Date.now() + 5000;
-      while (!(await canConnect(port))) {
-        if (child.exitCode !== null || Date.now() > deadline) {
-          child.kill('SIGKILL');
-          throw new Error(`sshd did not start on 127.0.0.1:${port}: ${stderr.trim()}`);
-        }
-        await new Promise((r) => setTimeout(r, 50));
-      }
-      return {
-        host: '127.0.0.1',
-        port,
-        user: 'root',
-        clientKeyFile: join(dir, 'client'),
-        hostKeySha256,
-        root,
-        async stop() {
-          if (child.exitCode === null && child.signalCode === null) {
-            const exited = new Promise((r) => child.once('exit', r));
-            child.kill('SIGTERM');
-            await exited;
-          }
-        },
-      };
+      // The folder holds the keys and outlives a stop: `remove()` deletes it.
+      const server = spawnTestServer(BIN, ['-D', '-e', '-f', config]);
+      await waitUntilReady(server, `sshd on 127.0.0.1:${port}`, () => canConnect(port), 5000);
+      return { host: '127.0.0.1', port, user: 'root', clientKeyFile: join(dir, 'client'), hostKeySha256, root, stop: () => server.stop() };
     },
     remove() {
       rmSync(dir, { recursive: true, force: true });
     },
   };
-}
-
-function runOut(cmd: string, args: string[]): string {
-  const r = spawnSync(cmd, args, { encoding: 'utf8' });
-  if (r.error) throw new Error(`${cmd} could not run (${r.error.message}); apt-get install -y openssh-client`);
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}): ${r.stderr || r.stdout}`);
-  return r.stdout;
-}
-
-function run(cmd: string, args: string[]): void {
-  runOut(cmd, args);
-}
-
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect(port, '127.0.0.1');
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
 }

@@ -5,10 +5,10 @@
 import { spawn, execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
+import { freePort } from '../../../scripts/lib/test-server.ts';
 
 const execFileAsync = promisify(execFile);
 
@@ -55,21 +55,8 @@ export function influxdSkipReason(env: NodeJS.ProcessEnv = process.env): string 
   return 'influxd not found (install the Debian package `influxdb`); InfluxDB store tests skipped locally';
 }
 
-/** A free loopback TCP port. The OS picks it; a tiny race until influxd binds it is acceptable in tests. */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => {
-        if (address && typeof address === 'object') resolve(address.port);
-        else reject(new Error('could not read the port of a probe socket'));
-      });
-    });
-  });
-}
+/** A free loopback TCP port (re-exported: many tests import it from here). */
+export { freePort };
 
 /** Section → key → TOML value (already quoted when a string). '' is the top level, before any [section]. */
 type TomlPatch = Record<string, Record<string, string>>;
