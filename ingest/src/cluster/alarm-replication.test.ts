@@ -27,11 +27,12 @@ describe.skipIf(skip)('alarm replication through Redis', () => {
     connections.push(r);
     return r;
   };
-  const copy = async (id: string, firstId: number) => {
+  const copy = async (id: string, firstId: number, o: { prefix?: string; before?: (store: AlarmStore) => void } = {}) => {
     const db = openAlarmDb(join(dir, `${id}.sqlite`));
     let next = firstId;
     const store = new AlarmStore(db, () => next++);
-    const repl = new AlarmReplication({ db, redis: connect(), reader: connect(), instanceId: id, leaseKey: (s) => leaseKey(s) });
+    o.before?.(new AlarmStore(db));
+    const repl = new AlarmReplication({ db, redis: connect(), reader: connect(), instanceId: id, leaseKey: (s) => leaseKey(s), ...(o.prefix ? { prefix: o.prefix } : {}) });
     await repl.start();
     const c = { db, store, repl };
     copies.push(c);
@@ -105,5 +106,15 @@ describe.skipIf(skip)('alarm replication through Redis', () => {
     const [a] = copies;
     expect(c.store.list({})).toEqual(a!.store.list({}));
     expect(c.store.list({}).length).toBeGreaterThan(0);
+  });
+
+  it('starts a new cluster with the alarms of the single server its first instance was', async () => {
+    let old: ReturnType<typeof raise> | undefined;
+    const first = await copy('solo', 4000, { prefix: 'envmon:grown:', before: (store) => (old = raise(store, 'S9')) });
+    expect(old!.id).toBe(1); // AUTOINCREMENT, from before cluster mode
+    await first.repl.flush();
+    const second = await copy('second', 5000, { prefix: 'envmon:grown:' });
+    expect(second.store.get(old!.id)).toEqual(old);
+    expect(second.store.history(old!.id)).toHaveLength(1);
   });
 });

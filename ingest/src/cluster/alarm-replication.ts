@@ -176,6 +176,7 @@ export class AlarmReplication {
    * shipping until `stop()`.
    */
   async start(): Promise<void> {
+    await this.seedEmptyCluster();
     const shipped = await this.ship();
     await this.syncing; // rows the fence refused: the copy was rebuilt already
     if (!shipped || this.s.anyPending.get()) {
@@ -191,6 +192,21 @@ export class AlarmReplication {
     this.reading = this.readLoop();
     this.shipTimer = setInterval(() => void this.ship(), 50);
     this.shipTimer.unref();
+  }
+
+  /**
+   * The first instance of a new cluster may bring the alarms of the server it was before (a province growing out
+   * of one machine): rows from before the triggers existed are queued as they are, so the cluster starts with them.
+   * Their ids are AUTOINCREMENT values, below every cluster id block.
+   */
+  private async seedEmptyCluster(): Promise<void> {
+    if (this.position !== '0' || (await this.o.redis.exists(this.rowsKey, this.streamKey)) > 0) return;
+    this.o.db.transaction(() => {
+      for (const [table, t] of this.tables) {
+        const row = `json_object(${t.columns.map((c) => `'${c}', ${c}`).join(', ')})`;
+        this.o.db.exec(`INSERT INTO repl_out (tbl, op, row, origin) SELECT '${table}', 'u', ${row}, 'op' FROM ${table}`);
+      }
+    })();
   }
 
   async stop(): Promise<void> {
