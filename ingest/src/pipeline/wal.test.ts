@@ -101,6 +101,11 @@ describe('Wal', () => {
       wal.remove([e!]);
     }
     expect(wal.stats()).toEqual({ entries: 0, readings: 0, oldestReceivedAt: null });
+    // Drained: new rows are handed on from memory again, in order after anything still on disk.
+    for (let i = 12; i < 16; i++) await wal.append('S1', i, [r(2 * i), r(2 * i + 1)]);
+    const again = wal.peek(100);
+    expect(again.map((e) => e.seq)).toEqual([12, 13]); // memory holds 5 readings: two rows, the rest from disk
+    expect(wal.peek(100, again[1]!.id).map((e) => e.seq)).toEqual([14, 15]);
     wal.close();
   });
 

@@ -11,8 +11,9 @@ import { decodeReadings, encodeReadings } from './wal-codec.ts';
  * fsync, so a flood of small messages costs one disk flush per turn, not one per message.
  *
  * Rows hold the readings in a compact binary form (wal-codec.ts). Committed rows also stay in memory (up to
- * `memoryReadings`), so the writer takes them from there instead of reading back what was just written; the
- * disk copy is what survives a crash, and rows beyond the memory bound (a store outage) are read back from disk. Deletes of written entries are committed without their own fsync: a delete lost in a crash only
+ * `memoryReadings`, ~30 bytes each), so the writer takes them from there instead of reading back what was just
+ * written; the disk copy is what survives a crash, and rows beyond the memory bound (a store outage) are read back
+ * from disk. Deletes of written entries are committed without their own fsync: a delete lost in a crash only
  * means those readings are written to the store again, which is idempotent.
  */
 export interface WalEntry {
@@ -36,6 +37,7 @@ export class Wal {
   private readonly insert: Database.Statement;
   private readonly del: Database.Statement;
   private readonly selectFrom: Database.Statement;
+  private readonly selectAfter: Database.Statement;
   private readonly oldest: Database.Statement;
   private pending: { station: string; seq: number; readings: StoredReading[]; resolve: () => void; reject: (e: Error) => void }[] = [];
   private flushScheduled = false;
@@ -43,14 +45,18 @@ export class Wal {
   private entries = 0;
   private closed = false;
   private readonly listeners = new Set<() => void>();
-  /** Committed rows in id order, as written. Every row with id >= memFrom is here; older rows may be on disk only. */
+  /**
+   * Committed rows in id order, as written. Every row with memFrom <= id < diskFrom is here; rows below memFrom
+   * (from before a restart) and from diskFrom on (committed while memory was at its bound) are on disk only.
+   */
   private readonly memory = new Map<number, { id: number; station: string; seq: number; n: number; column: Buffer | string }>();
   private memoryHeld = 0;
   private memFrom: number;
+  private diskFrom: number | undefined;
 
   constructor(
     path: string,
-    private readonly memoryReadings = 500_000,
+    private readonly memoryReadings = 1_000_000,
   ) {
     this.db = new Database(path);
     this.db.pragma('journal_mode = WAL');
@@ -66,6 +72,7 @@ export class Wal {
     this.insert = this.db.prepare('INSERT INTO wal (station, seq, received_at, n, readings) VALUES (?, ?, ?, ?, ?)');
     this.del = this.db.prepare('DELETE FROM wal WHERE id = ?');
     this.selectFrom = this.db.prepare('SELECT id, station, seq, n, readings FROM wal WHERE id > ? AND id < ? ORDER BY id LIMIT 1000');
+    this.selectAfter = this.db.prepare('SELECT id, station, seq, n, readings FROM wal WHERE id > ? ORDER BY id LIMIT 1000');
     this.oldest = this.db.prepare('SELECT received_at FROM wal ORDER BY id LIMIT 1').pluck();
     const row = this.db.prepare('SELECT COALESCE(SUM(n), 0) AS d, COUNT(*) AS c, COALESCE(MAX(id), 0) AS m FROM wal').get() as { d: number; c: number; m: number };
     this.depth = row.d;
@@ -112,15 +119,22 @@ export class Wal {
       }
       return;
     }
+    if (this.diskFrom !== undefined && this.entries === 0) {
+      // Everything written while memory was full has reached the store: back to handing rows on from memory.
+      this.diskFrom = undefined;
+      this.memory.clear();
+      this.memoryHeld = 0;
+      this.memFrom = ids[0]!;
+    }
     this.entries += batch.length;
     for (let i = 0; i < batch.length; i++) {
       const b = batch[i]!;
       const id = ids[i]!;
+      if (this.diskFrom !== undefined) continue;
       if (this.memoryHeld + b.readings.length > this.memoryReadings) {
-        // Over the bound (the store is behind): forget what is held; all of it is read back from disk later.
-        this.memory.clear();
-        this.memoryHeld = 0;
-        this.memFrom = id + 1;
+        // Over the bound (the store is far behind): what is held stays, this row and later ones are read back
+        // from disk when their turn comes, until the backlog is gone.
+        this.diskFrom = id;
         continue;
       }
       // The encoded row, not the reading objects: one buffer per batch instead of objects that would live (and be
@@ -150,6 +164,13 @@ export class Wal {
       if (out.length > 0 && total + e.n > maxReadings) break;
       out.push({ id: e.id, station: e.station, seq: e.seq, readings: decodeReadings(e.column) });
       total += e.n;
+    }
+    if (out.length > 0 || this.diskFrom === undefined) return out;
+    const rows = this.selectAfter.all(Math.max(afterId, this.diskFrom - 1)) as { id: number; station: string; seq: number; n: number; readings: Buffer | string }[];
+    for (const r of rows) {
+      if (out.length > 0 && total + r.n > maxReadings) break;
+      out.push({ id: r.id, station: r.station, seq: r.seq, readings: decodeReadings(r.readings) });
+      total += r.n;
     }
     return out;
   }
