@@ -7,9 +7,10 @@
  * (/proc/<pid>/status) are sampled for 30 s. The simulators and the broker run in this process, not the gateway's.
  *
  * Measured twice: as the repo runs it in development (`node --import tsx`, TypeScript transpiled in a loader
- * thread: ≈ 40 MB RSS of its own) and as production runs it (gateway/build.ts: the repo's TypeScript bundled by
- * esbuild, npm packages loaded from node_modules; deploy/systemd/envmon-gateway.service runs that build). Both with the systemd unit's V8 flags (PRODUCTION_V8_FLAGS: `--max-semi-space-size=2`,
- * `--max-old-space-size=96`).
+ * thread: ≈ 40 MB RSS of its own) and as production runs it (gateway/build.ts: the repo's TypeScript and the
+ * pure-JS npm packages bundled and minified by esbuild, native addons from node_modules;
+ * deploy/systemd/envmon-gateway.service runs that build). Both with the systemd unit's node flags
+ * (PRODUCTION_V8_FLAGS, read from the unit's ExecStart).
  */
 import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -28,8 +29,19 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const WARMUP_MS = 10_000;
 const MEASURE_MS = 30_000;
 const TCK = Number(process.env.CLK_TCK ?? 100); // USER_HZ: 100 on Linux
-/** The V8 flags of deploy/systemd/envmon-gateway.service's ExecStart (why: comments there and gateway/README.md). */
-const PRODUCTION_V8_FLAGS = ['--max-semi-space-size=2', '--max-old-space-size=96'];
+/**
+ * The node flags of deploy/systemd/envmon-gateway.service's ExecStart, read from the unit itself so the bench
+ * always measures what ships (why each: comments there and gateway/README.md). BENCH_GATEWAY_V8_FLAGS='…'
+ * replaces them, to measure an alternative before changing the unit.
+ */
+const PRODUCTION_V8_FLAGS = process.env.BENCH_GATEWAY_V8_FLAGS?.split(' ').filter(Boolean) ?? unitFlags();
+
+function unitFlags(): string[] {
+  const unit = readFileSync(join(ROOT, 'deploy/systemd/envmon-gateway.service'), 'utf8');
+  const m = /^ExecStart=\S*node((?: --\S+)*) gateway\/dist\/main\.mjs/m.exec(unit);
+  if (!m) throw new Error('deploy/systemd/envmon-gateway.service: no `ExecStart=…node [flags] gateway/dist/main.mjs` line');
+  return m[1]!.split(' ').filter(Boolean);
+}
 
 function benchProfile(): string {
   const codes = catalogue().codes().slice(0, 20);
