@@ -29,6 +29,8 @@ const HERE = dirname(fileURLToPath(import.meta.url));
 /** Packages left in node_modules: native addons (better-sqlite3, serialport's bindings locate their .node file
  *  relative to their own package), and what only a lazy chunk imports (TT10: basic-ftp, ssh2-sftp-client with
  *  ssh2's optional native crypto; Firmata: johnny-five, firmata-io, with dynamic requires of their own). */
+// Bundled CommonJS keeps no __dirname: the only packages that use it are pino's transports (worker-thread files),
+// which the gateway does not use (one JSON line per log record on stdout). Put a package here if it ever needs it.
 const EXTERNAL = ['better-sqlite3', '@serialport/bindings-cpp', 'johnny-five', 'firmata-io', 'basic-ftp', 'ssh2-sftp-client', 'ssh2'];
 
 export async function buildGateway(entry = resolve(HERE, 'src/main.ts'), outfile = resolve(HERE, 'dist/main.mjs')): Promise<string> {
