@@ -48,6 +48,31 @@ export async function buildGateway(entry = resolve(HERE, 'src/main.ts'), outfile
       // @envmon/hardware's index re-exports its simulators (modbus-serial servers, serialport): they have no side
       // effects, so the barrel import must not load them (and their packages) into the gateway.
       b.onResolve({ filter: /^\.\/simulator\/.*\.ts$/ }, (args) => ({ path: resolve(args.resolveDir, args.path), sideEffects: false }));
+      // modbus-serial's index requires every port and server type when loaded, and with them serialport and its
+      // native addon, even on a station with only Modbus TCP devices. Its connect functions (connectTCP,
+      // connectRTUBuffered, …) require the port they need themselves, so the index's eager exports become lazy
+      // getters: serialport is loaded only when a serial link is opened (TCP-only station: RSS −1 MB, no
+      // serialport addon). modbus-serial is pinned (8.0.25); another version must be checked by hand, hence the
+      // error instead of a silent fallback.
+      b.onLoad({ filter: /[\\/]node_modules[\\/]modbus-serial[\\/]index\.js$/ }, (args) => {
+        const src = readFileSync(args.path, 'utf8');
+        const start = src.indexOf('module.exports.TestPort = require("./ports/testport");');
+        const end = src.indexOf('module.exports.default = module.exports;');
+        if (start < 0 || end < start) throw new Error(`gateway/build.ts: ${args.path} is not the modbus-serial 8.0.25 index the lazy-exports rewrite expects; check it`);
+        const lazy = [
+          ['TestPort', './ports/testport'],
+          ['RTUBufferedPort', './ports/rtubufferedport'],
+          ['TcpPort', './ports/tcpport'],
+          ['TcpRTUBufferedPort', './ports/tcprtubufferedport'],
+          ['TelnetPort', './ports/telnetport'],
+          ['C701Port', './ports/c701port'],
+          ['ServerTCP', './servers/servertcp'],
+          ['ServerSerial', './servers/serverserial'],
+        ]
+          .map(([name, path]) => `Object.defineProperty(module.exports, ${JSON.stringify(name)}, { enumerable: true, configurable: true, get: () => require(${JSON.stringify(path)}) });\n`)
+          .join('');
+        return { contents: src.slice(0, start) + lazy + src.slice(end), loader: 'js', resolveDir: dirname(args.path) };
+      });
       b.onLoad({ filter: /\.ts$/ }, (args) => {
         if (args.path.includes(`${sep}node_modules${sep}`) && !args.path.includes(`${sep}@envmon${sep}`)) return undefined;
         const rel = relative(outDir, args.path).split(sep).join('/');

@@ -65,6 +65,10 @@ export function openOutbox(path: string, station: string): Outbox {
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = FULL');
   db.pragma('foreign_keys = ON');
+  // Page cache 512 KiB instead of SQLite's 2 MiB default: the writes touch a small set of pages (the right edge of the
+  // archive and its time index, one leaf per parameter in the (param, period_s, time) index, the outbox), and a
+  // miss is a read from the OS page cache. Bench: RSS −1.5 MB, CPU unchanged (gateway/README.md, Performance).
+  db.pragma('cache_size = -512');
   db.exec(`
     CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
     CREATE TABLE IF NOT EXISTS archive (
