@@ -181,19 +181,22 @@ export class AlarmEngine {
         this.store.putStationArrival(s, now);
       }
     }
-    for (const station of this.o.stations) await this.seedWindows(station, now);
+    // Readings stored after the last evaluated one are never evaluated after a restart: they count in the means.
+    for (const station of this.o.stations) await this.seedWindows(station, now, false);
   }
 
-  /** Fills the rolling means of one station from the store, up to the last reading already evaluated. */
-  private async seedWindows(station: string, now: number): Promise<void> {
+  /**
+   * Fills the rolling means of one station from the store — up to now, or (`toLastSeen`, on a takeover) up to the
+   * last reading already evaluated, since the newer ones are evaluated, and added, from the parked events.
+   */
+  private async seedWindows(station: string, now: number, toLastSeen: boolean): Promise<void> {
     const store = this.o.store;
     if (!store) return;
     for (const rule of this.rules) {
       if (rule.value !== 'mean' || !ruleApplies(rule, station)) continue;
       for (const param of rule.params === '*' ? [] : rule.params) {
         const w = this.window(station, param, rule);
-        // Readings after the last evaluated one are evaluated (and added) again: not seeded, or they would count twice.
-        const upTo = Math.min(now, this.store.lastSeen(station, param, rule.period_s) ?? now);
+        const upTo = toLastSeen ? Math.min(now, this.store.lastSeen(station, param, rule.period_s) ?? now) : now;
         try {
           const series = await store.series({ station, param, period_s: rule.period_s, from: w.startFor(now), to: upTo + 1, every: w.bucketMs, agg: 'mean' });
           for (const p of series.points) if (p.value !== null && p.count > 0) w.addBucket(p.time, p.value * p.count, p.count);
@@ -252,7 +255,7 @@ export class AlarmEngine {
     // Never heard from at all: watched from now on, like a station at start-up.
     this.arrivals.set(station, heard || now);
     if (!heard) this.store.putStationArrival(station, now);
-    await this.seedWindows(station, now);
+    await this.seedWindows(station, now, true);
     if (!this.o.owns?.(station)) return;
     // Everything parked, including what arrived while seeding, then the live readings behind it.
     const events = this.parked.get(station) ?? [];
