@@ -119,34 +119,43 @@ export class StationLeases {
     }) as [unknown, unknown, string[]];
     const stations = this.o.stations;
     const holders = stations.length ? await r.mget(stations.map((s) => leaseKey(s, this.prefix))) : [];
+    // Decide per station, then send the renewals and takes together (ioredis pipelines them): one round costs a
+    // few round trips, not one per station.
+    const renew: string[] = [];
+    const take: string[] = [];
     for (let i = 0; i < stations.length; i++) {
       if (this.stopped) return;
       const station = stations[i]!;
       const holder = holders[i];
       const preferred = rendezvous(station, live);
       if (holder === this.o.instanceId) {
-        if (preferred !== this.o.instanceId && preferred !== undefined) {
-          await this.release(station);
-          continue;
-        }
-        const ok = await r.eval(RENEW, 1, leaseKey(station, this.prefix), this.o.instanceId, String(this.ttl));
-        if (ok !== 1) this.lose(station);
-        // Held under our id but not by this process (restarted with the same instance id): take it up properly.
-        else if (!this.held.has(station)) this.acquire(station, sentAt);
-        else this.held.set(station, this.validUntil(sentAt));
-      } else {
-        if (this.held.has(station)) this.lose(station);
-        if (holder) {
-          this.vacant.delete(station);
-          continue;
-        }
-        const rounds = (this.vacant.get(station) ?? 0) + 1;
-        this.vacant.set(station, rounds);
-        if (preferred !== this.o.instanceId && rounds <= 2) continue;
-        const got = await r.set(leaseKey(station, this.prefix), this.o.instanceId, 'PX', this.ttl, 'NX');
-        if (got === 'OK') this.acquire(station, sentAt);
+        // A better-placed live instance exists: hand over (stop evaluating, ship, then delete the lease).
+        if (preferred !== this.o.instanceId && preferred !== undefined) await this.release(station);
+        else renew.push(station);
+        continue;
       }
+      if (this.held.has(station)) this.lose(station);
+      if (holder) {
+        this.vacant.delete(station);
+        continue;
+      }
+      const rounds = (this.vacant.get(station) ?? 0) + 1;
+      this.vacant.set(station, rounds);
+      if (preferred === this.o.instanceId || rounds > 2) take.push(station);
     }
+    const [renewed, taken] = await Promise.all([
+      Promise.all(renew.map((st) => r.eval(RENEW, 1, leaseKey(st, this.prefix), this.o.instanceId, String(this.ttl)))),
+      Promise.all(take.map((st) => r.set(leaseKey(st, this.prefix), this.o.instanceId, 'PX', this.ttl, 'NX'))),
+    ]);
+    renew.forEach((station, i) => {
+      if (renewed[i] !== 1) this.lose(station);
+      // Held under our id but not by this process (restarted with the same instance id): take it up properly.
+      else if (!this.held.has(station)) this.acquire(station, sentAt);
+      else this.held.set(station, this.validUntil(sentAt));
+    });
+    take.forEach((station, i) => {
+      if (taken[i] === 'OK') this.acquire(station, sentAt);
+    });
   }
 
   private acquire(station: string, sentAt: number): void {
