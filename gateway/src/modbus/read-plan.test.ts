@@ -1,7 +1,7 @@
-import { encodeRegisters, loadProfile, parseProfile } from '@envmon/hardware';
-import { DeviceStatus, QcFlag } from '@envmon/protocol';
+import { decodeRegisters, encodeRegisters, isSentinel, loadProfile, parseProfile, wordCount, type BitFunction, type DeviceProfile, type FunctionCode } from '@envmon/hardware';
+import { DeviceStatus, QcFlag, type Reading } from '@envmon/protocol';
 import { describe, expect, it } from 'vitest';
-import { planReads, readingsFromBlocks, type BlockResult } from './read-plan.ts';
+import { planReads, readingsFromBlocks, type BlockResult, type ReadBlock } from './read-plan.ts';
 
 const T = Date.UTC(2026, 0, 1);
 
@@ -196,3 +196,140 @@ describe('status entries sharing one status word (Campbell MetSENS300)', () => {
     expect(st(0x01)).toEqual({ PRESS: 0, RH: 0, TEMP: 0 }); // wind fault: no wind parameter here
   });
 });
+
+/**
+ * readingsFromBlocks decodes through a per-device plan (offsets found once, words decoded in place, scaling
+ * rounded with integer arithmetic); this holds it to the code it replaced, kept below verbatim: every register
+ * type and word order, scales and offsets with and without decimals, sentinels, random words (NaN floats and
+ * extremes included), failed blocks and the status words.
+ */
+describe('readingsFromBlocks: decode plan equals the former per-poll decoding', () => {
+  it('on 3,000 random profiles and polls', () => {
+    const base = loadProfile('generic-ambient-air');
+    const params = ['PM2_5', 'PM10', 'TSP', 'SO2', 'NO2', 'CO', 'O3', 'TEMP', 'RH', 'FLOW', 'PH', 'TSS'];
+    const types = ['int16', 'uint16', 'int32', 'uint32', 'float32'] as const;
+    const orders = ['ABCD', 'CDAB', 'BADC', 'DCBA'] as const;
+    const scales = [1, 0.1, 0.01, 0.001, 10, 2.5, 0.3, 1e-7, 0.0625, 1 / 3, 100, 1e-6, 0.05];
+    const offsets = [0, 0, -40, 273.15, 0.5, -0.3, 1e-5, 1000, 0.123456789];
+    let seed = 7;
+    const next = (): number => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed / 0x80000000;
+    };
+    const pick = <T,>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)]!;
+    const word = (): number => pick([0, 1, 0x7fff, 0x8000, 0xffff, 0x7fc0, 0xff80, 0x7f80, Math.floor(next() * 0x10000), Math.floor(next() * 0x10000)]);
+    for (let n = 0; n < 3000; n++) {
+      let addr = 0;
+      const registers = params.slice(0, 1 + Math.floor(next() * params.length)).map((param) => {
+        const type = pick(types);
+        const wireAddress = addr;
+        addr += (type === 'int16' || type === 'uint16' ? 1 : 2) + (next() < 0.2 ? 1 : 0);
+        return { param, function: 4 as const, address: wireAddress, wireAddress, type, wordOrder: pick(orders), scale: pick(scales), offset: pick(offsets), sentinels: next() < 0.3 ? [pick([-9999, 65535, 32767, -9999.9, 0])] : [], sim: undefined };
+      });
+      const profile = { ...base, maxReadGap: next() < 0.5 ? 0 : 5, registers };
+      const blocks = planReads(profile);
+      for (let poll = 0; poll < 3; poll++) {
+        const results: BlockResult[] = blocks.map((b) => (next() < 0.05 ? { ok: false, error: 'timeout' } : { ok: true, words: Array.from({ length: b.count }, word) }));
+        const ours = readingsFromBlocks(profile, blocks, results, T);
+        const former = formerReadingsFromBlocks(profile, blocks, results, T);
+        expect(ours).toStrictEqual(former);
+      }
+    }
+  });
+});
+
+describe('readingsFromBlocks: rounding edge', () => {
+  it('keeps the sign of a value that scales to just below zero (-3 × 0.1 + 0.3 → -0, as toFixed gave)', () => {
+    const base = loadProfile('generic-ambient-air');
+    const registers = [{ param: 'PM2_5', function: 4 as const, address: 0, wireAddress: 0, type: 'int16' as const, wordOrder: 'ABCD' as const, scale: 0.1, offset: 0.3, sentinels: [], sim: undefined }];
+    const profile = { ...base, status: [], registers };
+    const blocks = planReads(profile);
+    const results: BlockResult[] = [{ ok: true, words: [0xfffd] }];
+    const [r] = readingsFromBlocks(profile, blocks, results, T);
+    expect(Object.is(r!.value, -0)).toBe(true);
+    expect(readingsFromBlocks(profile, blocks, results, T)).toStrictEqual(formerReadingsFromBlocks(profile, blocks, results, T));
+  });
+});
+
+// ---- the former readingsFromBlocks, verbatim (before the decode plan) ----
+function formerReadingsFromBlocks(profile: DeviceProfile, blocks: readonly ReadBlock[], results: readonly BlockResult[], time: number): Reading[] {
+  const wordsAt = (fn: FunctionCode | BitFunction, addr: number, count: number): number[] | undefined => {
+    const i = blocks.findIndex((b) => b.fn === fn && addr >= b.start && addr + count <= b.start + b.count);
+    const res = results[i];
+    if (i < 0 || !res || !res.ok) return undefined;
+    return res.words.slice(addr - blocks[i]!.start, addr - blocks[i]!.start + count);
+  };
+
+  const statusOf = new Map<string, DeviceStatus>();
+  const qcOf = new Map<string, number>();
+  for (const s of profile.status) {
+    const w = wordsAt(s.function, s.wireAddress, 1)?.[0];
+    let st: DeviceStatus = DeviceStatus.MEASURING;
+    if (w === undefined) st = DeviceStatus.DEVICE_ERROR;
+    else if (s.faultBit !== undefined && (w >> s.faultBit) & 1) st = DeviceStatus.DEVICE_ERROR;
+    else if (s.calibrationBit !== undefined && (w >> s.calibrationBit) & 1) st = DeviceStatus.CALIBRATING;
+    for (const p of s.params) statusOf.set(p, Math.max(statusOf.get(p) ?? 0, st) as DeviceStatus);
+    if (w !== undefined && s.humidityBit !== undefined && (w >> s.humidityBit) & 1) {
+      for (const p of s.params) qcOf.set(p, (qcOf.get(p) ?? 0) | QcFlag.HUMIDITY);
+    }
+  }
+  const bitReadings: Reading[] = [];
+  for (const b of profile.bits) {
+    const bit = wordsAt(b.function, b.wireAddress, 1)?.[0];
+    const active = bit === undefined ? undefined : (bit === 1) !== b.activeLow;
+    if (b.role === 'reading') {
+      bitReadings.push({ param: b.param!, time, qc_flags: 0, period_s: 0, value: active === undefined ? null : active ? 1 : 0, status: active === undefined ? DeviceStatus.DEVICE_ERROR : DeviceStatus.MEASURING });
+      continue;
+    }
+    if (b.role === 'humidity') {
+      if (active) for (const p of b.params) qcOf.set(p, (qcOf.get(p) ?? 0) | QcFlag.HUMIDITY);
+      continue;
+    }
+    const st = active === undefined || (active && b.role === 'fault') ? DeviceStatus.DEVICE_ERROR : active ? DeviceStatus.CALIBRATING : DeviceStatus.MEASURING;
+    for (const p of b.params) statusOf.set(p, Math.max(statusOf.get(p) ?? 0, st) as DeviceStatus);
+  }
+
+  const fromRegisters = profile.registers.map((r): Reading => {
+    const words = wordsAt(r.function, r.wireAddress, wordCount(r.type));
+    const base = { param: r.param, time, qc_flags: 0, period_s: 0 };
+    if (!words) return { ...base, value: null, status: DeviceStatus.DEVICE_ERROR };
+    const raw = decodeRegisters(words, r.type, r.wordOrder);
+    if (!Number.isFinite(raw) || isSentinel(raw, r.type, r.sentinels)) return { ...base, value: null, status: DeviceStatus.DEVICE_ERROR };
+    const value = tidy(raw * r.scale + r.offset, r.type === 'float32' ? undefined : decimalsFor(r.scale, r.offset));
+    return { ...base, qc_flags: qcOf.get(r.param) ?? 0, value, status: statusOf.get(r.param) ?? DeviceStatus.MEASURING };
+  });
+  if (bitReadings.length === 0) return fromRegisters;
+  for (const r of bitReadings) {
+    if (r.value !== null) {
+      r.status = Math.max(r.status, statusOf.get(r.param) ?? 0) as DeviceStatus;
+      r.qc_flags = qcOf.get(r.param) ?? 0;
+    }
+  }
+  return [...fromRegisters, ...bitReadings];
+}
+
+/**
+ * Removes binary noise from scaling (253 × 0.1 = 25.300000000000001): integer registers keep the decimals their
+ * scale and offset allow; float32 values keep the 7 significant digits a float32 carries.
+ */
+function tidy(v: number, decimals: number | undefined): number {
+  if (decimals === undefined) return Number(v.toPrecision(7));
+  return Number(v.toFixed(Math.min(decimals, 12)));
+}
+
+const decimalsCache = new Map<string, number>();
+function decimalsFor(scale: number, offset: number): number {
+  const key = `${scale}|${offset}`;
+  let d = decimalsCache.get(key);
+  if (d === undefined) {
+    d = decimalsOf(scale) + decimalsOf(offset);
+    decimalsCache.set(key, d);
+  }
+  return d;
+}
+
+function decimalsOf(x: number): number {
+  const s = String(x);
+  if (s.includes('e-')) return Number(s.split('e-')[1]) + (s.split('e-')[0]!.split('.')[1]?.length ?? 0);
+  return s.split('.')[1]?.length ?? 0;
+}

@@ -1,4 +1,4 @@
-import { decodeRegisters, isSentinel, wordCount, type BitFunction, type DeviceProfile, type FunctionCode } from '@envmon/hardware';
+import { decodeRegisters, isSentinel, wordCount, type BitFunction, type DeviceProfile, type FunctionCode, type RegisterType } from '@envmon/hardware';
 import { DeviceStatus, QcFlag, type Reading } from '@envmon/protocol';
 
 /**
@@ -72,17 +72,17 @@ export type BlockResult = { ok: true; words: number[] } | { ok: false; error: st
  * - A `reading` bit is a reading of its own: value 0 or 1 (inverted for an active-low bit), same status rules.
  */
 export function readingsFromBlocks(profile: DeviceProfile, blocks: readonly ReadBlock[], results: readonly BlockResult[], time: number): Reading[] {
-  const wordsAt = (fn: FunctionCode | BitFunction, addr: number, count: number): number[] | undefined => {
-    const i = blocks.findIndex((b) => b.fn === fn && addr >= b.start && addr + count <= b.start + b.count);
-    const res = results[i];
-    if (i < 0 || !res || !res.ok) return undefined;
-    return res.words.slice(addr - blocks[i]!.start, addr - blocks[i]!.start + count);
+  const plan = decodePlanFor(profile, blocks);
+  const wordAt = (loc: Location): number | undefined => {
+    const res = loc.block < 0 ? undefined : results[loc.block];
+    return res && res.ok ? res.words[loc.offset] : undefined;
   };
 
   const statusOf = new Map<string, DeviceStatus>();
   const qcOf = new Map<string, number>();
-  for (const s of profile.status) {
-    const w = wordsAt(s.function, s.wireAddress, 1)?.[0];
+  for (let k = 0; k < profile.status.length; k++) {
+    const s = profile.status[k]!;
+    const w = wordAt(plan.status[k]!);
     let st: DeviceStatus = DeviceStatus.MEASURING;
     if (w === undefined) st = DeviceStatus.DEVICE_ERROR;
     else if (s.faultBit !== undefined && (w >> s.faultBit) & 1) st = DeviceStatus.DEVICE_ERROR;
@@ -93,8 +93,9 @@ export function readingsFromBlocks(profile: DeviceProfile, blocks: readonly Read
     }
   }
   const bitReadings: Reading[] = [];
-  for (const b of profile.bits) {
-    const bit = wordsAt(b.function, b.wireAddress, 1)?.[0];
+  for (let k = 0; k < profile.bits.length; k++) {
+    const b = profile.bits[k]!;
+    const bit = wordAt(plan.bits[k]!);
     const active = bit === undefined ? undefined : (bit === 1) !== b.activeLow;
     if (b.role === 'reading') {
       bitReadings.push({ param: b.param!, time, qc_flags: 0, period_s: 0, value: active === undefined ? null : active ? 1 : 0, status: active === undefined ? DeviceStatus.DEVICE_ERROR : DeviceStatus.MEASURING });
@@ -108,23 +109,161 @@ export function readingsFromBlocks(profile: DeviceProfile, blocks: readonly Read
     for (const p of b.params) statusOf.set(p, Math.max(statusOf.get(p) ?? 0, st) as DeviceStatus);
   }
 
-  const fromRegisters = profile.registers.map((r): Reading => {
-    const words = wordsAt(r.function, r.wireAddress, wordCount(r.type));
-    const base = { param: r.param, time, qc_flags: 0, period_s: 0 };
-    if (!words) return { ...base, value: null, status: DeviceStatus.DEVICE_ERROR };
-    const raw = decodeRegisters(words, r.type, r.wordOrder);
-    if (!Number.isFinite(raw) || isSentinel(raw, r.type, r.sentinels)) return { ...base, value: null, status: DeviceStatus.DEVICE_ERROR };
-    const value = tidy(raw * r.scale + r.offset, r.type === 'float32' ? undefined : decimalsFor(r.scale, r.offset));
-    return { ...base, qc_flags: qcOf.get(r.param) ?? 0, value, status: statusOf.get(r.param) ?? DeviceStatus.MEASURING };
-  });
-  if (bitReadings.length === 0) return fromRegisters;
+  const hasStatus = statusOf.size > 0;
+  const hasQc = qcOf.size > 0;
+  const out: Reading[] = new Array(plan.registers.length);
+  for (let k = 0; k < plan.registers.length; k++) {
+    const r = plan.registers[k]!;
+    const res = r.block < 0 ? undefined : results[r.block];
+    const value = res && res.ok ? decodeValue(r, res.words) : null;
+    out[k] =
+      value === null
+        ? { param: r.param, time, qc_flags: 0, period_s: 0, value: null, status: DeviceStatus.DEVICE_ERROR }
+        : { param: r.param, time, qc_flags: hasQc ? (qcOf.get(r.param) ?? 0) : 0, period_s: 0, value, status: hasStatus ? (statusOf.get(r.param) ?? DeviceStatus.MEASURING) : DeviceStatus.MEASURING };
+  }
+  if (bitReadings.length === 0) return out;
   for (const r of bitReadings) {
     if (r.value !== null) {
       r.status = Math.max(r.status, statusOf.get(r.param) ?? 0) as DeviceStatus;
       r.qc_flags = qcOf.get(r.param) ?? 0;
     }
   }
-  return [...fromRegisters, ...bitReadings];
+  for (const r of bitReadings) out.push(r);
+  return out;
+}
+
+/**
+ * Where each mapped register, status register and bit sits in the blocks, and how a register's words become its
+ * value: worked out once per device (its profile and read plan), so a poll decodes the words in place, without
+ * searching the blocks, copying words or formatting numbers. `read-plan.test.ts` holds it to the former per-poll
+ * code (decodeRegisters, then toFixed/toPrecision) over every type and word order.
+ */
+interface Location {
+  /** Index of the first block that covers the span, -1 if none does. */
+  block: number;
+  offset: number;
+}
+
+interface RegisterPlan extends Location {
+  param: string;
+  type: RegisterType;
+  /** The words as the big-endian high word (index into the span) and whether each word's bytes are swapped. */
+  hiWord: 0 | 1;
+  swapBytes: boolean;
+  scale: number;
+  offsetValue: number;
+  sentinels: readonly number[];
+  /** Integer types: the value is exactly (raw × scaleUnits + offsetUnits) / 10^decimals, see `decodeValue`. */
+  exact: { scaleUnits: number; offsetUnits: number; divisor: number } | undefined;
+  decimals: number;
+}
+
+interface DecodePlan {
+  profile: DeviceProfile;
+  registers: RegisterPlan[];
+  status: Location[];
+  bits: Location[];
+}
+
+const plans = new WeakMap<readonly ReadBlock[], DecodePlan>();
+
+function decodePlanFor(profile: DeviceProfile, blocks: readonly ReadBlock[]): DecodePlan {
+  const cached = plans.get(blocks);
+  if (cached && cached.profile === profile) return cached;
+  const locate = (fn: FunctionCode | BitFunction, addr: number, count: number): Location => {
+    const i = blocks.findIndex((b) => b.fn === fn && addr >= b.start && addr + count <= b.start + b.count);
+    return { block: i, offset: i < 0 ? 0 : addr - blocks[i]!.start };
+  };
+  const plan: DecodePlan = {
+    profile,
+    registers: profile.registers.map((r): RegisterPlan => {
+      const order = r.wordOrder ?? 'ABCD';
+      const decimals = r.type === 'float32' ? 0 : decimalsFor(r.scale, r.offset);
+      return {
+        ...locate(r.function, r.wireAddress, wordCount(r.type)),
+        param: r.param,
+        type: r.type,
+        hiWord: order === 'CDAB' || order === 'DCBA' ? 1 : 0,
+        swapBytes: order === 'BADC' || order === 'DCBA',
+        scale: r.scale,
+        offsetValue: r.offset,
+        sentinels: r.sentinels,
+        exact: r.type === 'float32' ? undefined : exactScaling(r.scale, r.offset),
+        decimals,
+      };
+    }),
+    status: profile.status.map((s) => locate(s.function, s.wireAddress, 1)),
+    bits: profile.bits.map((b) => locate(b.function, b.wireAddress, 1)),
+  };
+  plans.set(blocks, plan);
+  return plan;
+}
+
+/** 2^40: far below 2^53, so the integer arithmetic is exact and the float computation is within 10^-decimals / 2. */
+const EXACT_LIMIT = 2 ** 40;
+
+/**
+ * scale = S / 10^ds and offset = O / 10^do with S and O integers (ds, do their decimals as written): then the
+ * value raw × scale + offset is exactly N / 10^(ds+do) with N = raw × S × 10^do + O × 10^ds, and the former
+ * Number((raw × scale + offset).toFixed(ds + do)) is N / 10^(ds+do), one correctly rounded division, as long as
+ * N stays far from 2^53 (checked per value; beyond it, or with more than 12 decimals, the former code runs).
+ */
+function exactScaling(scale: number, offset: number): RegisterPlan['exact'] {
+  const ds = decimalsOf(scale);
+  const dOff = decimalsOf(offset);
+  if (ds + dOff > 12 || !Number.isFinite(scale) || !Number.isFinite(offset)) return undefined;
+  const s = Math.round(scale * 10 ** ds);
+  const o = Math.round(offset * 10 ** dOff);
+  if (s / 10 ** ds !== scale || o / 10 ** dOff !== offset) return undefined;
+  const scaleUnits = s * 10 ** dOff;
+  const offsetUnits = o * 10 ** ds;
+  if (Math.abs(scaleUnits) > EXACT_LIMIT || Math.abs(offsetUnits) > EXACT_LIMIT) return undefined;
+  return { scaleUnits, offsetUnits, divisor: 10 ** (ds + dOff) };
+}
+
+const f32 = new DataView(new ArrayBuffer(4));
+const swap16 = (w: number): number => ((w & 0xff) << 8) | (w >> 8);
+
+/** The reading's value from its block's words, or null (NaN, infinite, a sentinel). */
+function decodeValue(r: RegisterPlan, words: readonly number[]): number | null {
+  const i = r.offset;
+  let raw: number;
+  if (r.type === 'int16' || r.type === 'uint16') {
+    const w0 = words[i]!;
+    if (!isWord(w0)) decodeRegisters(words.slice(i, i + 1), r.type, 'ABCD'); // throws as before
+    const w = r.swapBytes ? swap16(w0) : w0;
+    raw = r.type === 'int16' ? (w << 16) >> 16 : w;
+  } else {
+    const a = words[i]!;
+    const b = words[i + 1]!;
+    if (!isWord(a) || !isWord(b)) decodeRegisters(words.slice(i, i + 2), r.type, 'ABCD'); // throws as before
+    let hi = r.hiWord === 0 ? a : b;
+    let lo = r.hiWord === 0 ? b : a;
+    if (r.swapBytes) {
+      hi = swap16(hi);
+      lo = swap16(lo);
+    }
+    if (r.type === 'uint32') raw = hi * 0x10000 + lo;
+    else if (r.type === 'int32') raw = (hi << 16) | lo;
+    else {
+      f32.setUint16(0, hi);
+      f32.setUint16(2, lo);
+      raw = f32.getFloat32(0);
+    }
+  }
+  if (!Number.isFinite(raw) || (r.sentinels.length > 0 && isSentinel(raw, r.type, r.sentinels))) return null;
+  const v = raw * r.scale + r.offsetValue;
+  const e = r.exact;
+  if (e !== undefined) {
+    const scaled = raw * e.scaleUnits;
+    const n = scaled + e.offsetUnits;
+    if (Math.abs(scaled) <= EXACT_LIMIT && Math.abs(n) <= EXACT_LIMIT) return n === 0 ? (v < 0 ? -0 : 0) : n / e.divisor;
+  }
+  return tidy(v, r.type === 'float32' ? undefined : r.decimals);
+}
+
+function isWord(w: number | undefined): w is number {
+  return w !== undefined && (w & 0xffff) === w;
 }
 
 /**
