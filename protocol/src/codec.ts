@@ -27,30 +27,42 @@ export class DecodeError extends Error {
   }
 }
 
-interface WireReading {
-  param: string;
-  time: number;
-  value: number;
-  status: number;
-  qc_flags: number;
-  has_value: boolean;
-  period_s: number;
-  samples?: number;
-  coverage?: number;
-}
-
+/**
+ * Writes a Batch field by field with protobufjs' Writer: the bytes its reflective `fromObject` + `encode` made of
+ * the same batch (codec-encode.test.ts holds it to that), without first copying every reading into a message
+ * object. Its rules: fields in number order; proto3 defaults are not written (empty string, 0, -0 is not 0 for a
+ * double, false); integers as fromObject converts them (`>>> 0` for uint32; a 64-bit field truncates toward zero,
+ * so |x| < 1 is 0, and a negative seq, never made by the outbox, was not written either); a null or non-finite value is written as `value` (0 for null) with has_value false; samples and
+ * coverage only on a mean that has samples.
+ */
 export function encodeBatch(batch: Batch): Uint8Array {
-  const readings: WireReading[] = batch.readings.map((r) => ({
-    param: r.param,
-    time: r.time,
-    value: r.value ?? 0,
-    status: r.status,
-    qc_flags: r.qc_flags,
-    has_value: r.value !== null && Number.isFinite(r.value),
-    period_s: r.period_s,
-    ...(r.period_s > 0 && r.samples !== undefined ? { samples: r.samples, coverage: r.coverage ?? 0 } : {}),
-  }));
-  return BatchType.encode(BatchType.fromObject({ ...batch, readings })).finish();
+  const w = protobuf.Writer.create();
+  const station = String(batch.station);
+  if (station !== '') w.uint32(10).string(station);
+  if (batch.seq >= 1) w.uint32(16).uint64(batch.seq);
+  if (batch.sent_at >= 1 || batch.sent_at <= -1) w.uint32(24).int64(batch.sent_at);
+  for (const r of batch.readings) {
+    w.uint32(34).fork();
+    const param = String(r.param);
+    if (param !== '') w.uint32(10).string(param);
+    if (r.time >= 1 || r.time <= -1) w.uint32(16).int64(r.time);
+    const value = r.value ?? 0;
+    if (!Object.is(value, 0)) w.uint32(25).double(value);
+    if (r.status !== 0) w.uint32(32).int32(r.status);
+    const qc = r.qc_flags >>> 0;
+    if (qc !== 0) w.uint32(40).uint32(qc);
+    if (r.value !== null && Number.isFinite(r.value)) w.uint32(48).bool(true);
+    const period = r.period_s >>> 0;
+    if (period !== 0) w.uint32(56).uint32(period);
+    if (r.period_s > 0 && r.samples !== undefined) {
+      const samples = r.samples >>> 0;
+      if (samples !== 0) w.uint32(64).uint32(samples);
+      const coverage = r.coverage ?? 0;
+      if (!Object.is(coverage, 0)) w.uint32(73).double(coverage);
+    }
+    w.ldelim();
+  }
+  return w.finish();
 }
 
 export function decodeBatch(payload: Uint8Array): Batch {
