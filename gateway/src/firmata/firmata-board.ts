@@ -17,8 +17,12 @@ import { createSchedule } from '../schedule.ts';
  *   `calibration` contact ("maintenance" relay) 01, while the pin is at its `active` level.
  *
  * The io is firmata-io over serialport 13 for a real board; tests pass johnny-five's own mock-firmata board.
- * No board, or a board that stopped reporting, gives null/02 readings like any other device.
+ * No board, or a board that stopped reporting, gives null/02 readings like any other device; a port that cannot be
+ * opened or goes away is retried with a backoff (see connect()).
  */
+
+/** The parts of a firmata-io instance (or mock-firmata board) used here. */
+type FirmataIo = import('node:events').EventEmitter & { reportVersionTimeoutId?: NodeJS.Timeout };
 export function createFirmataPoller(opts: { device: FirmataDeviceConfig; onReadings: (r: Reading[]) => void; log: Logger; now?: () => number; io?: unknown }): DevicePoller {
   const { device } = opts;
   const now = opts.now ?? Date.now;
@@ -30,27 +34,64 @@ export function createFirmataPoller(opts: { device: FirmataDeviceConfig; onReadi
   const level = new Map<FirmataPin, number>();
   const sensors: InstanceType<typeof five.Sensor>[] = [];
   let board: InstanceType<typeof five.Board> | undefined;
+  let io: FirmataIo | undefined;
   let port: SerialPort | undefined;
   let ready = false;
+  let running = false;
+  let failures = 0;
+  let retryTimer: NodeJS.Timeout | undefined;
+  const path = device.transport.path;
 
+  /**
+   * A real board: the port, firmata-io and the johnny-five Board are built afresh at each attempt, with every
+   * 'error' listened to (firmata-io re-emits a port error as an 'error' of its own before the board is ready, which
+   * nothing else listens to: unhandled, it ended the process). Any failure — the port missing or refused, the board
+   * not answering Firmata within the timeout, the port closing (unplugged) — tears the attempt down and retries
+   * with a backoff, 0.5 s doubling to 10 s, like a Modbus link; meanwhile polls give null/02.
+   */
   function connect(): void {
-    let io = opts.io;
-    if (io === undefined) {
-      const Firmata = firmataIo(SerialPort);
-      port = new SerialPort({ path: device.transport.path, baudRate: device.transport.baudRate === 9600 ? 57600 : device.transport.baudRate, autoOpen: true });
-      port.on('error', (err) => {
-        st.error = `${device.transport.path}: ${err.message}`;
+    if (!running) return;
+    if (opts.io !== undefined) {
+      attach(opts.io as FirmataIo, (err) => {
+        st.error = `board: ${err.message}`;
       });
-      io = new Firmata(port);
+      return;
     }
-    const b = new five.Board({ io, repl: false, debug: false, timeout: 10_000 });
-    board = b;
-    b.on('error', (err: Error) => {
-      st.error = `board: ${err.message}`;
+    const Firmata = firmataIo(SerialPort);
+    const p = new SerialPort({ path, baudRate: device.transport.baudRate === 9600 ? 57600 : device.transport.baudRate, autoOpen: false });
+    const i = new Firmata(p) as FirmataIo; // listens to the port before it opens, so it sees 'open' and emits 'connect'
+    port = p;
+    io = i;
+    let failed = false;
+    const fail = (err: Error): void => {
+      if (failed || !running || port !== p) return;
+      failed = true;
+      failures++;
+      const wasOpen = ready || p.isOpen; // else the port itself could not be opened
+      const why = wasOpen ? `${path}: ${err.message}` : `cannot open ${path}: ${err.message}`;
+      const delay = Math.min(10_000, 500 * 2 ** Math.min(failures - 1, 5));
+      if (why !== st.error) log.warn({ port: path, err: err.message, retry_ms: delay }, wasOpen ? 'firmata board lost; reopening' : 'firmata board cannot be opened; retrying');
+      st.error = why;
+      void teardown();
+      retryTimer = setTimeout(connect, delay);
+    };
+    p.on('error', fail);
+    p.on('close', () => fail(new Error('port closed')));
+    i.on('error', fail);
+    attach(i, fail);
+    p.open((err) => {
+      if (err) fail(err);
     });
+  }
+
+  function attach(i: FirmataIo, fail: (err: Error) => void): void {
+    const b = new five.Board({ io: i, repl: false, debug: false, sigint: false, timeout: device.timeoutMs > 10_000 ? device.timeoutMs : 10_000 });
+    board = b;
+    b.on('error', (err: Error) => fail(err));
     b.on('ready', () => {
       ready = true;
-      log.info({ analog: analog.length, digital: digital.length }, 'firmata board ready');
+      failures = 0;
+      log.info({ port: path, analog: analog.length, digital: digital.length }, 'firmata board ready');
       for (const p of analog) {
         const s = new five.Sensor({ pin: p.pin, board: b, freq: 25 });
         s.on('data', () => {
@@ -70,6 +111,39 @@ export function createFirmataPoller(opts: { device: FirmataDeviceConfig; onReadi
         sensors.push(s);
       }
     });
+  }
+
+  /** Drops the current attempt: sensors' timers, johnny-five's connect timer and board cache, firmata-io's timer, the port. */
+  function teardown(): Promise<void> {
+    ready = false;
+    level.clear();
+    for (const s of sensors) {
+      s.removeAllListeners('data');
+      s.disable();
+    }
+    sensors.length = 0;
+    const b = board;
+    board = undefined;
+    if (b) {
+      clearTimeout(b.timer ?? undefined);
+      b.removeAllListeners();
+      b.on('error', () => {});
+      const k = five.Board.cache.indexOf(b);
+      if (k >= 0) five.Board.cache.splice(k, 1);
+    }
+    const i = io;
+    io = undefined;
+    if (i) {
+      clearTimeout(i.reportVersionTimeoutId);
+      i.removeAllListeners();
+      i.on('error', () => {});
+    }
+    const p = port;
+    port = undefined;
+    if (!p) return Promise.resolve();
+    p.removeAllListeners();
+    p.on('error', () => {});
+    return p.isOpen ? new Promise<void>((r) => p.close(() => r())) : Promise.resolve();
   }
 
   const scale = (p: FirmataPin, raw: number): number => {
@@ -113,18 +187,15 @@ export function createFirmataPoller(opts: { device: FirmataDeviceConfig; onReadi
   return {
     id: device.id,
     start() {
+      running = true;
       connect();
       schedule.start();
     },
     async stop() {
+      running = false;
+      clearTimeout(retryTimer);
       await schedule.stop();
-      for (const s of sensors) {
-        s.removeAllListeners('data');
-        s.disable();
-      }
-      board?.removeAllListeners();
-      const p = port;
-      if (p?.isOpen) await new Promise<void>((r) => p.close(() => r()));
+      await teardown();
     },
     pollOnce: () => schedule.runOnce(),
     state: () => ({ ...st }),

@@ -2,8 +2,12 @@
 declare module 'johnny-five' {
   import { EventEmitter } from 'node:events';
   export class Board extends EventEmitter {
-    constructor(opts: { io?: unknown; port?: unknown; repl?: boolean; debug?: boolean; timeout?: number });
+    constructor(opts: { io?: unknown; port?: unknown; repl?: boolean; debug?: boolean; sigint?: boolean; timeout?: number });
+    /** Every Board ever made (johnny-five's module-level cache; a discarded board must be taken out of it). */
+    static readonly cache: Board[];
     isReady: boolean;
+    /** The connect → ready timer. */
+    timer: NodeJS.Timeout | null;
     io: unknown;
   }
   export class Sensor extends EventEmitter {
