@@ -64,8 +64,10 @@ export async function createAcquisition(o: AcquisitionOptions): Promise<Acquisit
       for (const p of pollers) p.start();
     },
     async stop() {
-      await Promise.all(pollers.map((p) => p.stop()));
-      await Promise.all([...buses.values()].map((b) => b.close()));
+      // Pollers and buses together: stopping a poller ends its schedule at once but waits for a poll in progress,
+      // and closing a bus is what ends that poll (its transaction is failed, the socket destroyed) instead of it
+      // waiting out a silent device's timeout × retries, or forever for a TCP peer that never closes.
+      await Promise.all([...pollers.map((p) => p.stop()), ...[...buses.values()].map((b) => b.close())]);
     },
     busStats: () => [...buses.values()].map((b) => ({ bus: b.label, ...b.stats() })),
   };

@@ -15,6 +15,10 @@ type Client = InstanceType<typeof Modbus.default>;
  * The link is opened on the first transaction and reopened after it drops (port unplugged, TCP reset, or
  * `link_timeouts` consecutive timeouts on TCP, which is what a half-open connection looks like), with a backoff
  * (0.5 s doubling to 10 s) during which transactions fail at once instead of each waiting for a connect.
+ *
+ * `close()` is bounded: it fails the queued transactions and the one on the wire at once (`ModbusBusClosedError`),
+ * and destroys the socket instead of ending it (modbus-serial's close() half-closes a TCP connection and waits for
+ * the peer's FIN, which a device that accepted the connection but never answers never sends).
  */
 
 export type BusTransport =
@@ -46,6 +50,14 @@ export class ModbusTransportError extends Error {
   constructor(message: string, readonly kind: 'timeout' | 'link' | 'frame') {
     super(message);
     this.name = 'ModbusTransportError';
+  }
+}
+
+/** The bus was closed (shutdown, reload) while the transaction waited or was on the wire. */
+export class ModbusBusClosedError extends ModbusTransportError {
+  constructor(label: string) {
+    super(`${label} is closed`, 'link');
+    this.name = 'ModbusBusClosedError';
   }
 }
 
@@ -107,10 +119,23 @@ export function createModbusBus(opts: BusOptions): ModbusBus {
   let wasOpen = false;
   let lastConnectError = '';
   const st = { transactions: 0, timeouts: 0, exceptions: 0, linkErrors: 0, reconnects: 0 };
+  // The wait of the transaction on the wire (connect or answer; one at a time), failed at once by close(). Not a
+  // race with one shared "closed" promise: each race would leave a reaction on it for the bus's lifetime.
+  let cancelWait: ((err: Error) => void) | undefined;
+  const abortable = <T>(p: Promise<T>): Promise<T> => {
+    if (closed) return Promise.reject(new ModbusBusClosedError(label));
+    return new Promise<T>((resolve, reject) => {
+      cancelWait = reject;
+      p.then(resolve, reject).finally(() => {
+        if (cancelWait === reject) cancelWait = undefined;
+      });
+    });
+  };
 
   async function open(): Promise<Client> {
     if (client?.isOpen) return client;
     dropClient();
+    if (closed) throw new ModbusBusClosedError(label);
     if (Date.now() < nextConnectAt) throw new ModbusTransportError(`${label} is not open (${lastConnectError}; retrying in ${nextConnectAt - Date.now()} ms)`, 'link');
     const c = new Modbus.default();
     c.on('error', () => {}); // reported through the failing transaction instead
@@ -120,9 +145,10 @@ export function createModbusBus(opts: BusOptions): ModbusBus {
         : t.kind === 'tcp'
           ? c.connectTCP(t.host, { port: t.port })
           : c.connectTelnet(t.host, { port: t.port }); // modbus-serial "telnet" = raw RTU frames over TCP (its TcpRTUBuffered speaks MBAP)
-      await withTimeout(connecting, connectTimeoutMs, `connect to ${label} timed out`);
+      await abortable(withTimeout(connecting, connectTimeoutMs, `connect to ${label} timed out`));
     } catch (err) {
-      c.close(() => {});
+      destroyClient(c);
+      if (closed) throw new ModbusBusClosedError(label);
       connectFailures++;
       nextConnectAt = Date.now() + Math.min(10_000, 500 * 2 ** Math.min(connectFailures - 1, 5));
       st.linkErrors++;
@@ -140,28 +166,43 @@ export function createModbusBus(opts: BusOptions): ModbusBus {
   function dropClient(): void {
     const c = client;
     client = undefined;
-    if (c) c.close(() => {});
+    if (c) destroyClient(c);
+  }
+
+  /**
+   * Closes a client without waiting for anyone: TCP sockets are destroyed (an end() waits for the peer's FIN, and a
+   * socket still connecting would keep trying), a serial port is closed (bounded); modbus-serial's timers of the
+   * transaction on the wire are cancelled, so nothing keeps the process alive.
+   */
+  function destroyClient(c: Client): Promise<void> {
+    const m = c as Client & { _cancelPendingTransactions?: () => void; _port?: { destroy?: unknown } };
+    m._cancelPendingTransactions?.();
+    return new Promise<void>((r) => {
+      if (t.kind !== 'serial' && typeof m._port?.destroy === 'function') c.destroy(() => r());
+      else c.close(() => r());
+    });
   }
 
   async function transact(j: Job): Promise<number[]> {
-    const c = await open();
+    const c = await open(); // its connect wait is abortable
     c.setID(j.unitId);
     c.setTimeout(j.timeoutMs);
     st.transactions++;
     try {
       if (j.fn === 1 || j.fn === 2) {
         // A bit answer is whole bytes: modbus-serial gives 8 booleans per byte, the padding bits at the end.
-        const res = j.fn === 1 ? await c.readCoils(j.start, j.count) : await c.readDiscreteInputs(j.start, j.count);
+        const res = await abortable(j.fn === 1 ? c.readCoils(j.start, j.count) : c.readDiscreteInputs(j.start, j.count));
         timeoutsInARow = 0;
         if (res.data.length !== Math.ceil(j.count / 8) * 8) throw new ModbusTransportError(`answer has ${res.data.length / 8} bytes of bits, asked ${j.count} bits`, 'frame');
         return res.data.slice(0, j.count).map((b) => (b ? 1 : 0));
       }
-      const res = j.fn === 3 ? await c.readHoldingRegisters(j.start, j.count) : await c.readInputRegisters(j.start, j.count);
+      const res = await abortable(j.fn === 3 ? c.readHoldingRegisters(j.start, j.count) : c.readInputRegisters(j.start, j.count));
       timeoutsInARow = 0;
       if (res.data.length !== j.count) throw new ModbusTransportError(`answer has ${res.data.length} registers, asked ${j.count}`, 'frame');
       return res.data;
     } catch (err) {
-      if (err instanceof ModbusTransportError) throw err;
+      if (err instanceof ModbusTransportError) throw err; // includes ModbusBusClosedError
+      if (closed) throw new ModbusBusClosedError(label);
       const e = err as { modbusCode?: number; message?: string; name?: string; errno?: string };
       if (typeof e.modbusCode === 'number') {
         timeoutsInARow = 0;
@@ -196,7 +237,7 @@ export function createModbusBus(opts: BusOptions): ModbusBus {
     while (queue.length > 0) {
       const j = queue.shift()!;
       if (closed) {
-        j.reject(new ModbusTransportError(`${label} is closed`, 'link'));
+        j.reject(new ModbusBusClosedError(label));
         continue;
       }
       try {
@@ -204,7 +245,7 @@ export function createModbusBus(opts: BusOptions): ModbusBus {
       } catch (err) {
         j.reject(err as Error);
       }
-      if (frameGapMs > 0) await sleep(frameGapMs);
+      if (frameGapMs > 0 && !closed) await sleep(frameGapMs);
     }
     running = false;
   }
@@ -213,6 +254,7 @@ export function createModbusBus(opts: BusOptions): ModbusBus {
     key,
     label,
     read(unitId, fn, start, count, timeoutMs) {
+      if (closed) return Promise.reject(new ModbusBusClosedError(label));
       return new Promise<number[]>((resolve, reject) => {
         queue.push({ unitId, fn, start, count, timeoutMs, resolve, reject });
         void drain();
@@ -221,11 +263,17 @@ export function createModbusBus(opts: BusOptions): ModbusBus {
     stats: () => ({ ...st, queued: queue.length }),
     isOpen: () => client?.isOpen === true,
     async close() {
-      closed = true;
-      while (running) await sleep(5);
+      if (!closed) {
+        closed = true;
+        cancelWait?.(new ModbusBusClosedError(label));
+        for (const j of queue.splice(0)) j.reject(new ModbusBusClosedError(label));
+      }
       const c = client;
       client = undefined;
-      if (c) await new Promise<void>((r) => c.close(() => r()));
+      // Every wait in a transaction is aborted now; what is left is at most a 20 ms post-timeout pause.
+      await Promise.all([c ? destroyClient(c) : undefined, (async () => {
+        while (running) await sleep(5);
+      })()]);
     },
   };
 }

@@ -1,7 +1,7 @@
 import { DeviceStatus, type DeviceState, type Reading } from '@envmon/protocol';
 import type { Logger } from 'pino';
 import type { ModbusDeviceConfig } from '../config.ts';
-import { ModbusExceptionError, ModbusTransportError, type ModbusBus } from './bus.ts';
+import { ModbusBusClosedError, ModbusExceptionError, ModbusTransportError, type ModbusBus } from './bus.ts';
 import { planReads, readingsFromBlocks, type BlockResult, type ReadBlock } from './read-plan.ts';
 import { profileParams } from '@envmon/hardware';
 import { createSchedule, type Schedule } from '../schedule.ts';
@@ -19,7 +19,10 @@ export interface DevicePollerOptions {
 export interface DevicePoller {
   readonly id: string;
   start(): void;
-  /** Stops the schedule and waits for a poll in progress. The bus is closed by its owner. */
+  /**
+   * Stops the schedule and waits for a poll in progress. The bus is closed by its owner, which does so at the
+   * same time: a poll waiting on the bus then ends at once, without readings.
+   */
   stop(): Promise<void>;
   /** One poll now (also used by the schedule); resolves with the readings it produced. */
   pollOnce(): Promise<Reading[]>;
@@ -52,12 +55,13 @@ export function createDevicePoller(opts: DevicePollerOptions): DevicePoller {
   let quarantinedUntil = 0;
   let stopping = false;
 
-  async function readBlock(fn: ReadBlock['fn'], start: number, count: number, retries: number): Promise<BlockResult & { transport?: boolean }> {
+  async function readBlock(fn: ReadBlock['fn'], start: number, count: number, retries: number): Promise<BlockResult & { transport?: boolean; closed?: boolean }> {
     for (let attempt = 0; ; attempt++) {
       try {
         return { ok: true, words: await bus.read(device.unitId, fn, start, count, device.timeoutMs) };
       } catch (err) {
         if (err instanceof ModbusExceptionError) return { ok: false, error: err.message };
+        if (err instanceof ModbusBusClosedError) return { ok: false, error: err.message, transport: true, closed: true };
         if (err instanceof ModbusTransportError && err.kind === 'timeout') st.timeouts!++;
         if (attempt < retries && !stopping) continue;
         return { ok: false, error: `${(err as Error).message} (${where})`, transport: true };
@@ -85,6 +89,8 @@ export function createDevicePoller(opts: DevicePollerOptions): DevicePoller {
         continue;
       }
       const r = await readBlock(b.fn, b.start, b.count, probing ? 0 : device.retries);
+      // The bus was closed under this poll (shutdown, reload): it says nothing about the device, so no readings.
+      if (!r.ok && r.closed) return [];
       if (!r.ok && r.transport) transportError = r.error;
       results.push(r.ok ? { ok: true, words: r.words } : { ok: false, error: r.error });
     }
