@@ -168,7 +168,7 @@ export async function startIngest(o: IngestOptions): Promise<RunningIngest> {
       storeKind: store.kind,
       maxWalReadings,
       connectedClients: () => (broker ? (broker.aedes as unknown as { connectedClients: number }).connectedClients : 0),
-      ...(alarms ? { alarmStats: () => alarms!.stats() } : {}),
+      ...(alarms ? { alarmStats: alarms.stats } : {}),
       dashboardDir: o.dashboardDir ?? DEFAULT_DASHBOARD_DIR,
       config: o.config,
       alarms: alarms ? { engine: alarms.engine, notifier: alarms.notifier, env: o.env ?? process.env } : undefined,

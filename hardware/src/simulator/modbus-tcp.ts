@@ -1,7 +1,7 @@
-import { createServer } from 'node:net';
 import Modbus from 'modbus-serial';
 import type { DeviceProfile } from '../profile/schema.ts';
 import { createSimulatedDevice, type SimulatedDevice } from './device.ts';
+import { freePort } from './free-port.ts';
 
 export interface ModbusTcpSimulatorOptions {
   profile: DeviceProfile;
@@ -84,17 +84,5 @@ function startServer(vector: Vector, host: string, port: number, unitId: number)
     // A client that resets its connection is normal (gateway restarts); without a listener it would throw.
     server.on('socketError', () => {});
     server.on('error', () => {});
-  });
-}
-
-function freePort(host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, host, () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
   });
 }

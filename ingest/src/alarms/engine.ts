@@ -125,8 +125,8 @@ export class AlarmEngine {
     this.unsubscribe = this.o.subscribe((e) => {
       if (e.type !== 'readings') return;
       const event = { station: e.station, readings: e.readings, arrived: this.clock.now() };
+      // Readings parked during a late lease renewal are merged back in when this one is evaluated (drain).
       if (!this.evaluates(e.station)) return this.park(event);
-      this.unpark(e.station);
       this.queue.push(event);
       if (this.queue.length > (this.o.maxQueue ?? 100_000)) {
         this.queue.shift();
