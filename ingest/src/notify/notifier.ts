@@ -233,7 +233,10 @@ export class Notifier implements AlarmSink {
       if (this.outbox.countSince(r.id, now - limit.per) >= limit.max) continue;
       const provider = this.providers.get(r.provider);
       const alarms = [...new Set(mine.map((m) => m.alarm_id))];
-      const shown = alarms.slice(0, 4).map((id) => `#${id} ${this.o.stationName?.(this.alarms.get(id)?.station ?? '') ?? this.alarms.get(id)?.station ?? ''}`.trim());
+      const shown = alarms.slice(0, 4).map((id) => {
+        const station = this.alarms.get(id)?.station ?? '';
+        return `#${id} ${this.o.stationName?.(station) ?? station}`.trim();
+      });
       let text = render(DIGEST_TEMPLATES[r.lang], {
         count: mine.length,
         since: vnTime(mine[0]!.created_at),
