@@ -49,8 +49,13 @@ export function openArchive(dataDirOrDbPath: string): ArchiveReader {
   const db = new Database(path, { readonly: true, fileMustExist: true });
   const meta = (key: string): string | undefined => db.prepare<[string], { value: string }>(`SELECT value FROM meta WHERE key = ?`).get(key)?.value;
   const all = db.prepare<[], ArchiveRow>(`SELECT param, time, value, status, qc_flags, period_s FROM archive ORDER BY id`);
+  // Waiting: the open batches' rowid ranges and the queue from meta queue_from on (see outbox.ts).
   const waiting = db.prepare<[], ArchiveRow>(
-    `SELECT a.param, a.time, a.value, a.status, a.qc_flags, a.period_s FROM outbox o JOIN archive a ON a.id = o.reading_id ORDER BY o.reading_id`,
+    `WITH q(from_id) AS (SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'queue_from')
+     SELECT param, time, value, status, qc_flags, period_s FROM archive a, q
+     WHERE a.id >= min(q.from_id, coalesce((SELECT min(first_id) FROM batches), q.from_id))
+       AND (a.id >= q.from_id OR EXISTS (SELECT 1 FROM batches b WHERE a.id BETWEEN b.first_id AND b.last_id))
+     ORDER BY a.id`,
   );
   const strip = (r: ArchiveRow): ArchivedReading => {
     const { param, time, value, status, period_s } = rowToReading(r);

@@ -132,4 +132,75 @@ describe('outbox', () => {
     a.close();
     o.close();
   });
+
+  it('never hands out a rowid twice: a prune of everything old keeps the newest row, so new readings still queue', () => {
+    const path = tmp();
+    const o = openOutbox(path, 'ST1');
+    o.insert(poll(1000));
+    o.insert(poll(2000));
+    o.ack(o.createBatch(10, 3000)!);
+    // Everything was delivered and is old: all but the newest row go. Had the newest gone too, SQLite would give the
+    // next reading rowid 1 again, below the queue's start, and it would never be sent.
+    expect(o.prune(10_000)).toBe(5);
+    o.insert(poll(20_000));
+    expect(o.depth()).toBe(3);
+    const seq = o.createBatch(10, 21_000)!;
+    expect(o.batch(seq)!.readings).toEqual(poll(20_000));
+    o.close();
+  });
+
+  it('acknowledgements out of order: each batch leaves alone, depth and oldest stay exact', () => {
+    const o = openOutbox(tmp(), 'ST1');
+    for (let t = 1; t <= 3; t++) o.insert(poll(t * 1000));
+    const [s1, s2, s3] = [o.createBatch(3, 0)!, o.createBatch(3, 0)!, o.createBatch(3, 0)!];
+    o.ack(s2);
+    expect(o.openBatches()).toEqual([s1, s3]);
+    expect(o.depth()).toBe(6);
+    expect(o.oldest()).toBe(1000);
+    o.ack(s1);
+    expect(o.oldest()).toBe(3000);
+    const a = openArchive(o.path);
+    expect(a.pending().map((r) => r.time)).toEqual([3000, 3000, 3000]);
+    a.close();
+    expect(o.prune(10_000)).toBe(6);
+    expect(o.batch(s3)!.readings).toEqual(poll(3000));
+    o.close();
+  });
+
+  it('takes over a file of the earlier layout (a queue row per reading): same batches, same flags, same queue', () => {
+    const path = tmp();
+    // The layout before rowid ranges, as that gateway left it: 4 polls archived; batch 7 (the first two, the first
+    // one flagged REPLAYED) open; the third poll unbatched; the fourth's second reading dropped by the age bound.
+    const db = new Database(path);
+    db.exec(`
+      CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+      CREATE TABLE archive (id INTEGER PRIMARY KEY, param TEXT NOT NULL, time INTEGER NOT NULL, value REAL, status INTEGER NOT NULL,
+                            qc_flags INTEGER NOT NULL, period_s INTEGER NOT NULL, samples INTEGER, coverage REAL);
+      CREATE TABLE batches (seq INTEGER PRIMARY KEY, sent_at INTEGER NOT NULL);
+      CREATE TABLE outbox (reading_id INTEGER PRIMARY KEY REFERENCES archive (id), batch_seq INTEGER REFERENCES batches (seq), flags INTEGER NOT NULL DEFAULT 0);
+      INSERT INTO meta VALUES ('station', 'ST1'), ('next_seq', '8'), ('dropped', '1');
+      INSERT INTO batches VALUES (7, 5000);
+    `);
+    const ins = db.prepare(`INSERT INTO archive (param, time, value, status, qc_flags, period_s) VALUES (?, ?, ?, ?, ?, ?)`);
+    for (const t of [1000, 2000, 3000, 4000]) for (const r of poll(t)) ins.run(r.param, r.time, r.value, r.status, r.qc_flags, r.period_s);
+    db.exec(`INSERT INTO outbox VALUES (1, 7, 16), (2, 7, 16), (3, 7, 16), (4, 7, 0), (5, 7, 0), (6, 7, 0), (7, NULL, 0), (8, NULL, 0), (9, NULL, 0), (10, NULL, 0), (12, NULL, 0)`);
+    db.close();
+
+    const o = openOutbox(path, 'ST1');
+    expect(o.openBatches()).toEqual([7]);
+    expect(o.batch(7)).toEqual({ seq: 7, sentAt: 5000, readings: [...poll(1000).map((r) => ({ ...r, qc_flags: 16 })), ...poll(2000)] });
+    // The queue starts at the third poll; the reading the age bound had dropped (rowid 11) is sent again.
+    expect(o.depth()).toBe(12);
+    expect(o.dropped()).toBe(1);
+    const next = o.createBatch(100, 6000)!;
+    expect(next).toBe(8);
+    expect(o.batch(next)!.readings).toEqual([...poll(3000), ...poll(4000)]);
+    o.insert(poll(5000));
+    expect(o.batch(o.createBatch(100, 7000)!)!.readings).toEqual(poll(5000));
+    o.close();
+    const raw = new Database(path, { readonly: true });
+    expect(raw.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name`).pluck().all()).toEqual(['archive', 'batches', 'meta']);
+    raw.close();
+  });
 });
+

@@ -7,13 +7,17 @@ import { QcFlag, type Batch, type DeviceStatus, type Reading } from '@envmon/pro
  * The station's durable outbox and local archive: one SQLite file (WAL, synchronous=FULL, so a commit survives
  * power loss, not only a process crash).
  *
- *   archive  every reading, kept `archiveDays` (TT10/2021: ≥ 60 days at the station)
- *   outbox   the archive ids not yet acknowledged by the broker; `batch_seq` once assigned to a batch
- *   batches  a batch is recorded (seq, sent_at, its readings via outbox.batch_seq) BEFORE its first send,
- *            so a resend after a crash carries the same seq and the same content
- *   meta     station id and next_seq, the per-station counter that increases across restarts
+ *   archive  every reading, kept `archiveDays` (TT10/2021: ≥ 60 days at the station); rowids only grow
+ *   queue    the archive rows from meta `queue_from` on: archived, not yet in a batch nor dropped
+ *   batches  a batch is a range of archive rowids [first_id, last_id] recorded (seq, sent_at, range, replay cut-off)
+ *            BEFORE its first send, so a resend after a crash carries the same seq and the same content
+ *   meta     station id, next_seq (the per-station counter that increases across restarts), queue_from, dropped
  *
- * A reading leaves the outbox only when its batch is acknowledged (MQTT PUBACK).
+ * A reading leaves the outbox only when its batch is acknowledged (MQTT PUBACK). The queue and the batches are
+ * rowid ranges, not a row per reading: a reading costs its archive row alone (≈ 3 B-tree writes with its two
+ * indexes), where a queue row per reading added an insert, an update of its batch and a delete, each with an index.
+ * Ranges stay exact because nothing below the top of the archive is deleted while it waits (prune keeps waiting
+ * rows and the newest row, so SQLite never hands out a rowid twice), and drops take from the front of the queue.
  */
 
 export const OUTBOX_FILE = 'outbox.sqlite';
@@ -35,9 +39,9 @@ export interface Outbox {
    */
   createBatch(max: number, sentAt: number, historicalBefore?: number): number | undefined;
   /**
-   * Enforces the bounds: while more than `maxReadings` wait, or the oldest waiting reading is older than
-   * `before`, the oldest are dropped unsent (an open batch goes whole; the archive keeps every reading).
-   * Returns how many were dropped now; `dropped()` counts them across restarts.
+   * Enforces the bounds, dropping from the front (drop-oldest): while more than `maxReadings` wait, or the oldest
+   * waiting reading is older than `before`, the oldest are dropped unsent (an open batch goes whole; the archive
+   * keeps every reading). Returns how many were dropped now; `dropped()` counts them across restarts.
    */
   enforceBounds(maxReadings: number, before: number): number;
   /** Readings dropped unsent by enforceBounds, ever. */
@@ -64,10 +68,9 @@ export function openOutbox(path: string, station: string): Outbox {
   const db = new Database(path);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = FULL');
-  db.pragma('foreign_keys = ON');
   // Page cache 512 KiB instead of SQLite's 2 MiB default: the writes touch a small set of pages (the right edge of the
-  // archive and its time index, one leaf per parameter in the (param, period_s, time) index, the outbox), and a
-  // miss is a read from the OS page cache. Bench: RSS −1.5 MB, CPU unchanged (gateway/README.md, Performance).
+  // archive and its time index, one leaf per parameter in the (param, period_s, time) index), and a miss is a read
+  // from the OS page cache. Bench: RSS −1.5 MB, CPU unchanged (gateway/README.md, Performance).
   db.pragma('cache_size = -512');
   db.exec(`
     CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -78,117 +81,111 @@ export function openOutbox(path: string, station: string): Outbox {
       value REAL,
       status INTEGER NOT NULL,
       qc_flags INTEGER NOT NULL,
-      period_s INTEGER NOT NULL
+      period_s INTEGER NOT NULL,
+      samples INTEGER,
+      coverage REAL
     );
     CREATE INDEX IF NOT EXISTS archive_time ON archive (time);
-    CREATE TABLE IF NOT EXISTS batches (seq INTEGER PRIMARY KEY, sent_at INTEGER NOT NULL);
-    CREATE TABLE IF NOT EXISTS outbox (
-      reading_id INTEGER PRIMARY KEY REFERENCES archive (id),
-      batch_seq INTEGER REFERENCES batches (seq)
-    );
-    CREATE INDEX IF NOT EXISTS outbox_batch ON outbox (batch_seq);
     CREATE INDEX IF NOT EXISTS archive_param_time ON archive (param, period_s, time);
   `);
-  // Added after the first release: the flags a reading carries in its batch (QcFlag.REPLAYED).
-  const outboxCols = db.prepare<[], { name: string }>(`SELECT name FROM pragma_table_info('outbox')`).all().map((c) => c.name);
-  if (!outboxCols.includes('flags')) db.exec(`ALTER TABLE outbox ADD COLUMN flags INTEGER NOT NULL DEFAULT 0`);
-
   const owner = db.prepare<[], { value: string }>(`SELECT value FROM meta WHERE key = 'station'`).get();
   if (owner && owner.value !== station) {
     db.close();
     throw new Error(`${path} holds the outbox of station ${owner.value}, not ${station}; give each station its own data_dir`);
   }
-  db.prepare(`INSERT OR IGNORE INTO meta (key, value) VALUES ('station', ?), ('next_seq', '1'), ('dropped', '0')`).run(station);
+  migrate(db);
+  db.prepare(`INSERT OR IGNORE INTO meta (key, value) VALUES ('station', ?), ('next_seq', '1'), ('dropped', '0'), ('queue_from', '1')`).run(station);
 
-  const archiveCols = db.prepare<[], { name: string }>(`SELECT name FROM pragma_table_info('archive')`).all().map((c) => c.name);
-  if (!archiveCols.includes('samples')) db.exec(`ALTER TABLE archive ADD COLUMN samples INTEGER; ALTER TABLE archive ADD COLUMN coverage REAL;`);
   const insArchive = db.prepare(`INSERT INTO archive (param, time, value, status, qc_flags, period_s, samples, coverage) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`);
-  // The rows a transaction just appended to the archive, queued with one statement (not one call per reading):
-  // rowids of an INTEGER PRIMARY KEY grow by one per insert, and no other writer can interleave inside a write
-  // transaction, so [first, last] is exactly what this transaction inserted.
-  const insOutboxRange = db.prepare(`INSERT INTO outbox (reading_id) SELECT id FROM archive WHERE id BETWEEN ? AND ?`);
+  const getMeta = db.prepare<[string], string>(`SELECT value FROM meta WHERE key = ?`).pluck();
+  const setMeta = db.prepare<[string, string]>(`UPDATE meta SET value = ? WHERE key = ?`);
+  const metaNumber = (key: string): number => Number(getMeta.get(key));
+  const setMetaNumber = (key: string, n: number): void => void setMeta.run(String(n), key);
   const selOpen = db.prepare<[], { seq: number }>(`SELECT seq FROM batches ORDER BY seq`);
-  const selNextSeq = db.prepare<[], { value: string }>(`SELECT value FROM meta WHERE key = 'next_seq'`);
-  const updNextSeq = db.prepare(`UPDATE meta SET value = ? WHERE key = 'next_seq'`);
-  const selAnyUnbatched = db.prepare<[], { reading_id: number }>(`SELECT reading_id FROM outbox WHERE batch_seq IS NULL LIMIT 1`);
-  const insBatch = db.prepare(`INSERT INTO batches (seq, sent_at) VALUES (?, ?)`);
-  // The oldest `max` unbatched readings join batch `seq` in one statement (was: select them, then one UPDATE per
-  // reading), flagged REPLAYED when taken before `historicalBefore`.
-  const assign = db.prepare<[number, number, number, number]>(
-    `UPDATE outbox SET batch_seq = ?, flags = CASE WHEN (SELECT time FROM archive WHERE id = outbox.reading_id) < ? THEN ? ELSE 0 END
-     WHERE reading_id IN (SELECT reading_id FROM outbox WHERE batch_seq IS NULL ORDER BY reading_id LIMIT ?)`,
-  );
-  const selOldestRow = db.prepare<[], { reading_id: number; batch_seq: number | null; time: number }>(
-    `SELECT o.reading_id, o.batch_seq, a.time FROM outbox o JOIN archive a ON a.id = o.reading_id ORDER BY o.reading_id LIMIT 1`,
-  );
-  const delOldestUnbatched = db.prepare(`DELETE FROM outbox WHERE reading_id IN (SELECT reading_id FROM outbox WHERE batch_seq IS NULL ORDER BY reading_id LIMIT ?)`);
-  const delUnbatchedBefore = db.prepare(
-    `DELETE FROM outbox WHERE reading_id IN (SELECT o.reading_id FROM outbox o JOIN archive a ON a.id = o.reading_id WHERE o.batch_seq IS NULL AND a.time < ? ORDER BY o.reading_id LIMIT ?)`,
-  );
-  const selDropped = db.prepare<[], { value: string }>(`SELECT value FROM meta WHERE key = 'dropped'`);
-  const updDropped = db.prepare(`UPDATE meta SET value = ? WHERE key = 'dropped'`);
-  const selBatch = db.prepare<[number], { seq: number; sent_at: number }>(`SELECT seq, sent_at FROM batches WHERE seq = ?`);
-  const selBatchReadings = db.prepare<[number], ArchiveRow>(
-    `SELECT a.param, a.time, a.value, a.status, a.qc_flags | o.flags AS qc_flags, a.period_s, a.samples, a.coverage FROM outbox o JOIN archive a ON a.id = o.reading_id WHERE o.batch_seq = ? ORDER BY o.reading_id`,
-  );
-  const delOutbox = db.prepare(`DELETE FROM outbox WHERE batch_seq = ?`);
-  const selBatchSize = db.prepare<[number], { n: number }>(`SELECT count(*) AS n FROM outbox WHERE batch_seq = ?`);
+  const insBatch = db.prepare(`INSERT INTO batches (seq, sent_at, first_id, last_id, readings, replay_before) VALUES (?, ?, ?, ?, ?, ?)`);
+  const selBatch = db.prepare<[number], BatchRow>(`SELECT seq, sent_at, first_id, last_id, readings, replay_before FROM batches WHERE seq = ?`);
+  const selOldestBatch = db.prepare<[], BatchRow>(`SELECT seq, sent_at, first_id, last_id, readings, replay_before FROM batches ORDER BY seq LIMIT 1`);
   const delBatch = db.prepare(`DELETE FROM batches WHERE seq = ?`);
-  const selDepth = db.prepare<[], { n: number }>(`SELECT count(*) AS n FROM outbox`);
-  // CROSS JOIN pins the outbox as the outer loop. With a plain JOIN SQLite walks the archive's time index and
-  // probes the outbox for each row, i.e. it reads every acknowledged reading (up to archive_days of them) first.
-  const selOldest = db.prepare<[], { t: number | null }>(`SELECT min(a.time) AS t FROM outbox o CROSS JOIN archive a ON a.id = o.reading_id`);
-  const delOld = db.prepare(`DELETE FROM archive WHERE time < ? AND id NOT IN (SELECT reading_id FROM outbox)`);
+  // Walks along rowids from a start (OFFSET steps through the rowid B-tree); `+time` keeps SQLite off the time
+  // index, which would visit the whole archive.
+  const selNth = db.prepare<[number, number], number>(`SELECT id FROM archive WHERE id >= ? ORDER BY id LIMIT 1 OFFSET ?`).pluck();
+  const selFirstAtOrAfter = db.prepare<[number, number], number>(`SELECT id FROM archive WHERE id >= ? AND +time >= ? ORDER BY id LIMIT 1`).pluck();
+  const selTimeOf = db.prepare<[number], number>(`SELECT time FROM archive WHERE id >= ? ORDER BY id LIMIT 1`).pluck();
+  const countRange = db.prepare<[number, number], number>(`SELECT count(*) FROM archive WHERE id >= ? AND id <= ?`).pluck();
+  const selMaxId = db.prepare<[], number | null>(`SELECT max(id) FROM archive`).pluck();
+  const selBatchReadings = db.prepare<[number, number, number, number], ArchiveRow>(
+    `SELECT param, time, value, status, qc_flags | (CASE WHEN time < ? THEN ? ELSE 0 END) AS qc_flags, period_s, samples, coverage
+     FROM archive WHERE id >= ? AND id <= ? ORDER BY id`,
+  );
+  // The oldest waiting reading: over each open batch's range and the queue (rowid ranges, `+time` as above).
+  const selOldest = db.prepare<[number], number | null>(
+    `SELECT min(t) FROM (SELECT (SELECT min(+time) FROM archive WHERE id >= b.first_id AND id <= b.last_id) AS t FROM batches b
+                         UNION ALL SELECT min(+time) FROM archive WHERE id >= ?)`,
+  ).pluck();
+  // Archive rows older than `before` (found through the time index) below every waiting row; never the newest row
+  // (its rowid keeps new ones above the queue's start even when everything was acknowledged and is old).
+  const delOld = db.prepare(`DELETE FROM archive INDEXED BY archive_time WHERE time < ? AND id < ? AND id < (SELECT max(id) FROM archive)`);
+
+  let queueFrom = metaNumber('queue_from');
+  let lastId = selMaxId.get() ?? 0;
+  let depth = (db.prepare(`SELECT coalesce(sum(readings), 0) FROM batches`).pluck().get() as number) + countRange.get(queueFrom, lastId)!;
 
   const insert = db.transaction((readings: readonly Reading[]) => {
-    let first = -1;
-    let last = -1;
+    let last = lastId;
     for (const r of readings) {
       last = Number(insArchive.run(r.param, r.time, r.value, r.status, r.qc_flags, r.period_s, r.samples ?? null, r.coverage ?? null).lastInsertRowid);
-      if (first < 0) first = last;
     }
-    const queued = insOutboxRange.run(first, last).changes;
-    if (queued !== readings.length) throw new Error(`outbox: archived ${readings.length} readings but queued ${queued} (rowids ${first}..${last}); rolled back`);
+    if (last - readings.length < queueFrom - 1) throw new Error(`outbox: archived rowids up to ${last}, below the queue's start ${queueFrom}; rolled back`);
+    lastId = last;
     depth += readings.length;
   });
-  let depth = selDepth.get()!.n;
 
   const createBatch = db.transaction((max: number, sentAt: number, historicalBefore: number): number | undefined => {
-    if (max < 1 || !selAnyUnbatched.get()) return undefined;
-    const seq = Number(selNextSeq.get()!.value);
-    updNextSeq.run(String(seq + 1));
-    insBatch.run(seq, sentAt); // before the UPDATE: outbox.batch_seq references batches
+    if (max < 1 || queueFrom > lastId) return undefined;
+    const last = selNth.get(queueFrom, Math.floor(max) - 1) ?? lastId;
+    const n = countRange.get(queueFrom, last)!;
+    const seq = metaNumber('next_seq');
+    setMetaNumber('next_seq', seq + 1);
     // -Infinity (no replay cut-off) as the smallest integer SQLite compares with a time exactly.
-    assign.run(seq, Number.isFinite(historicalBefore) ? historicalBefore : Number.MIN_SAFE_INTEGER, QcFlag.REPLAYED, Math.floor(max));
+    insBatch.run(seq, sentAt, queueFrom, last, n, Number.isFinite(historicalBefore) ? historicalBefore : Number.MIN_SAFE_INTEGER);
+    setMetaNumber('queue_from', last + 1);
+    queueFrom = last + 1;
     return seq;
   });
 
   const ack = db.transaction((seq: number) => {
-    depth -= delOutbox.run(seq).changes;
+    const b = selBatch.get(seq);
+    if (!b) return;
     delBatch.run(seq);
+    depth -= b.readings;
   });
+
+  // Moves the queue's start to `to`, counting the readings passed over as dropped.
+  const dropQueueTo = (to: number): number => {
+    const n = countRange.get(queueFrom, to - 1)!;
+    setMetaNumber('queue_from', to);
+    queueFrom = to;
+    return n;
+  };
 
   const enforceBounds = db.transaction((maxReadings: number, before: number): number => {
     let n = 0;
     // Open batches are the oldest readings: drop them whole (their seq is then never sent; the ingest sees the gap).
-    for (;;) {
-      const oldest = selOldestRow.get();
-      if (!oldest || oldest.batch_seq === null || (depth - n <= maxReadings && oldest.time >= before)) break;
-      n += delOutbox.run(oldest.batch_seq).changes;
-      delBatch.run(oldest.batch_seq);
+    for (let b = selOldestBatch.get(); b && (depth - n > maxReadings || selTimeOf.get(b.first_id)! < before); b = selOldestBatch.get()) {
+      delBatch.run(b.seq);
+      n += b.readings;
     }
-    if (depth - n > maxReadings) n += delOldestUnbatched.run(depth - n - maxReadings).changes;
-    for (;;) {
-      const k = delUnbatchedBefore.run(before, 10_000).changes;
-      n += k;
-      if (k < 10_000) break;
-    }
+    if (depth - n > maxReadings && queueFrom <= lastId) n += dropQueueTo((selNth.get(queueFrom, depth - n - maxReadings) ?? lastId + 1));
+    if (queueFrom <= lastId && selTimeOf.get(queueFrom)! < before) n += dropQueueTo(selFirstAtOrAfter.get(queueFrom, before) ?? lastId + 1);
     if (n > 0) {
       depth -= n;
-      updDropped.run(String(Number(selDropped.get()!.value) + n));
+      setMetaNumber('dropped', metaNumber('dropped') + n);
     }
     return n;
   });
+
+  const selLowestBatched = db.prepare<[], number | null>(`SELECT min(first_id) FROM batches`).pluck();
+  const lowWater = (): number => Math.min(queueFrom, selLowestBatched.get() ?? queueFrom);
 
   return {
     station,
@@ -198,20 +195,81 @@ export function openOutbox(path: string, station: string): Outbox {
     },
     openBatches: () => selOpen.all().map((r) => r.seq),
     createBatch: (max, sentAt, historicalBefore = -Infinity) => createBatch(max, sentAt, historicalBefore),
-    enforceBounds: (maxReadings, before) => enforceBounds(maxReadings, before),
-    dropped: () => Number(selDropped.get()!.value),
+    enforceBounds(maxReadings, before) {
+      const from = queueFrom; // moved inside the transaction: put back if it rolls back
+      try {
+        return enforceBounds(maxReadings, before);
+      } catch (err) {
+        queueFrom = from;
+        throw err;
+      }
+    },
+    dropped: () => metaNumber('dropped'),
     batch(seq) {
       const b = selBatch.get(seq);
       if (!b) return undefined;
-      return { seq: b.seq, sentAt: b.sent_at, readings: selBatchReadings.all(seq).map(rowToReading) };
+      return { seq: b.seq, sentAt: b.sent_at, readings: selBatchReadings.all(b.replay_before, QcFlag.REPLAYED, b.first_id, b.last_id).map(rowToReading) };
     },
-    batchSize: (seq) => selBatchSize.get(seq)!.n,
+    batchSize: (seq) => selBatch.get(seq)?.readings ?? 0,
     ack: (seq) => ack(seq),
     depth: () => depth,
-    oldest: () => selOldest.get()!.t ?? 0,
-    prune: (before) => delOld.run(before).changes,
+    oldest: () => (depth > 0 ? (selOldest.get(queueFrom) ?? 0) : 0),
+    prune: (before) => delOld.run(before, lowWater()).changes,
     close: () => db.close(),
   };
+}
+
+interface BatchRow {
+  seq: number;
+  sent_at: number;
+  first_id: number;
+  last_id: number;
+  readings: number;
+  replay_before: number;
+}
+
+const BATCHES_DDL = `CREATE TABLE IF NOT EXISTS batches (
+  seq INTEGER PRIMARY KEY,
+  sent_at INTEGER NOT NULL,
+  first_id INTEGER NOT NULL,
+  last_id INTEGER NOT NULL,
+  readings INTEGER NOT NULL,
+  replay_before INTEGER NOT NULL
+)`;
+
+/**
+ * Brings a file written by an earlier gateway to this layout, in one transaction. Before the rowid ranges the
+ * outbox was a table with a row per waiting reading (`outbox(reading_id, batch_seq, flags)`): each open batch
+ * becomes the range from its first to its last reading, its REPLAYED flags a cut-off time (they were set by one),
+ * and the queue starts at the oldest unbatched reading. A range may hold readings that the old age bound had
+ * dropped from the middle: they are sent again, which the ingest and the stores take as the duplicates they are
+ * (same station, parameter and time), rather than lost.
+ */
+function migrate(db: Database.Database): void {
+  const columns = (table: string): string[] => db.prepare<[string], { name: string }>(`SELECT name FROM pragma_table_info(?)`).all(table).map((c) => c.name);
+  db.transaction(() => {
+    if (!columns('archive').includes('samples')) db.exec(`ALTER TABLE archive ADD COLUMN samples INTEGER; ALTER TABLE archive ADD COLUMN coverage REAL;`);
+    const old = columns('outbox');
+    if (old.length === 0) {
+      db.exec(BATCHES_DDL);
+      return;
+    }
+    if (!old.includes('flags')) db.exec(`ALTER TABLE outbox ADD COLUMN flags INTEGER NOT NULL DEFAULT 0`);
+    db.exec(`ALTER TABLE batches RENAME TO batches_v1; ${BATCHES_DDL};`);
+    db.prepare(
+      `INSERT INTO batches (seq, sent_at, first_id, last_id, readings, replay_before)
+       SELECT b.seq, b.sent_at, r.first_id, r.last_id, (SELECT count(*) FROM archive WHERE id BETWEEN r.first_id AND r.last_id),
+              coalesce(r.first_plain, r.last_replayed + 1, ?)
+       FROM batches_v1 b JOIN (
+         SELECT o.batch_seq, min(o.reading_id) AS first_id, max(o.reading_id) AS last_id,
+                min(CASE WHEN o.flags = 0 THEN a.time END) AS first_plain, max(CASE WHEN o.flags <> 0 THEN a.time END) AS last_replayed
+         FROM outbox o JOIN archive a ON a.id = o.reading_id WHERE o.batch_seq IS NOT NULL GROUP BY o.batch_seq
+       ) r ON r.batch_seq = b.seq`,
+    ).run(Number.MIN_SAFE_INTEGER);
+    const queueFrom = db.prepare(`SELECT coalesce((SELECT min(reading_id) FROM outbox WHERE batch_seq IS NULL), (SELECT max(id) FROM archive) + 1, 1)`).pluck().get() as number;
+    db.prepare(`INSERT OR REPLACE INTO meta (key, value) VALUES ('queue_from', ?)`).run(String(queueFrom));
+    db.exec(`DROP TABLE outbox; DROP TABLE batches_v1;`);
+  })();
 }
 
 /** The wire form of a recorded batch. */
