@@ -138,7 +138,7 @@ export async function startIngest(o: IngestOptions): Promise<RunningIngest> {
           store,
           env: o.env ?? process.env,
           log,
-          ...(cluster ? { cluster: { redisUrl: cluster.redisUrl, instanceId: cluster.instanceId, leaseMs: cluster.alarmLeaseMs } } : {}),
+          ...(cluster ? { cluster: { redisUrl: cluster.redisUrl, instanceId: cluster.instanceId, leaseMs: cluster.alarmLeaseMs, discardLocalAlarms: cluster.discardLocalAlarms } } : {}),
         })
       : undefined;
     broker = await startBroker({

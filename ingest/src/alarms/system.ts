@@ -48,7 +48,7 @@ export interface AlarmSystemOptions {
    * Cluster mode: one owner per station through Redis leases, the alarm database replicated to every instance
    * (src/cluster/alarm-cluster.ts). `hub` must then carry every instance's readings (the cluster hub).
    */
-  cluster?: { redisUrl: string; instanceId: string; leaseMs?: number };
+  cluster?: { redisUrl: string; instanceId: string; leaseMs?: number | undefined; discardLocalAlarms?: boolean | undefined };
 }
 
 export interface AlarmSystem {

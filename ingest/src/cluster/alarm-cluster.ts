@@ -16,7 +16,9 @@ export interface AlarmClusterOptions {
   redisUrl: string;
   instanceId: string;
   /** Lease time per station (default 6 s): how long a killed owner's stations wait for a new one. */
-  leaseMs?: number;
+  leaseMs?: number | undefined;
+  /** Join a cluster that has state even if this instance's alarm database holds rows the cluster lacks (they are dropped). */
+  discardLocalAlarms?: boolean | undefined;
   log?: Logger;
 }
 
@@ -71,7 +73,15 @@ export class AlarmCluster {
 
   /** Brings the local alarm database up to date with the shared stream and keeps it so. */
   async start(db: Database.Database, engine: ClusteredEngine, stations: readonly string[]): Promise<void> {
-    const replication = new AlarmReplication({ db, redis: this.redis, reader: this.reader, instanceId: this.o.instanceId, leaseKey: (s) => leaseKey(s), log: this.o.log });
+    const replication = new AlarmReplication({
+      db,
+      redis: this.redis,
+      reader: this.reader,
+      instanceId: this.o.instanceId,
+      leaseKey: (s) => leaseKey(s),
+      discardLocalRows: this.o.discardLocalAlarms ?? false,
+      log: this.o.log,
+    });
     await replication.start();
     this.replication = replication;
     this.pending = { engine, stations };

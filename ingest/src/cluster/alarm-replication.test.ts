@@ -27,13 +27,19 @@ describe.skipIf(skip)('alarm replication through Redis', () => {
     connections.push(r);
     return r;
   };
-  const copy = async (id: string, firstId: number, o: { prefix?: string; before?: (store: AlarmStore) => void } = {}) => {
+  const copy = async (id: string, firstId: number, o: { prefix?: string; before?: (store: AlarmStore) => void; discardLocalRows?: boolean } = {}) => {
     const db = openAlarmDb(join(dir, `${id}.sqlite`));
     let next = firstId;
     const store = new AlarmStore(db, () => next++);
     o.before?.(new AlarmStore(db));
-    const repl = new AlarmReplication({ db, redis: connect(), reader: connect(), instanceId: id, leaseKey: (s) => leaseKey(s), ...(o.prefix ? { prefix: o.prefix } : {}) });
-    await repl.start();
+    const repl = new AlarmReplication({ db, redis: connect(), reader: connect(), instanceId: id, leaseKey: (s) => leaseKey(s), ...(o.prefix ? { prefix: o.prefix } : {}), discardLocalRows: o.discardLocalRows ?? false });
+    try {
+      await repl.start();
+    } catch (err) {
+      await repl.stop();
+      db.close();
+      throw err;
+    }
     const c = { db, store, repl };
     copies.push(c);
     return c;
@@ -116,5 +122,30 @@ describe.skipIf(skip)('alarm replication through Redis', () => {
     const second = await copy('second', 5000, { prefix: 'envmon:grown:' });
     expect(second.store.get(old!.id)).toEqual(old);
     expect(second.store.history(old!.id)).toHaveLength(1);
+  });
+
+  it('refuses to join a cluster that has state with alarms of its own the cluster lacks, rather than drop them', async () => {
+    const opts = { prefix: 'envmon:merge:' };
+    // The cluster's first instance brought the alarm of the server it was (AUTOINCREMENT id 1) and raised another.
+    let seeded: ReturnType<typeof raise> | undefined;
+    const first = await copy('first', 6000, { ...opts, before: (store) => (seeded = raise(store, 'M1')) });
+    raise(first.store, 'M3'); // stations no earlier test leased (the fence would refuse the rows)
+    await first.repl.flush();
+    expect(await connections[0]!.hlen('envmon:merge:rows')).toBe(4);
+    // A second server that ran alone (its own alarm and history, numbered from 1 as well) started after the cluster
+    // has state: its alarm 1 is not the cluster's alarm 1 (their history rows 1 happen to read the same).
+    let own: ReturnType<typeof raise> | undefined;
+    await expect(copy('latecomer', 7000, { ...opts, before: (store) => (own = raise(store, 'M2')) })).rejects.toThrow(
+      /holds rows the cluster does not have \(1 alarms\).*Start this instance first on an empty cluster.*discard_local_alarms/,
+    );
+    expect(own!.id).toBe(seeded!.id);
+    const kept = openAlarmDb(join(dir, 'latecomer.sqlite'));
+    expect(new AlarmStore(kept).get(own!.id)).toEqual(own); // its copy is untouched
+    kept.close();
+    // Told to, it joins without them: its copy becomes the cluster's.
+    const joined = await copy('latecomer', 7000, { ...opts, discardLocalRows: true });
+    expect(joined.store.list({})).toEqual(first.store.list({}));
+    // A fresh instance (no rows of its own) joins without a word.
+    expect((await copy('fresh', 8000, opts)).store.list({})).toEqual(first.store.list({}));
   });
 });

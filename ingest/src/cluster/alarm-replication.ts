@@ -42,6 +42,11 @@ export interface AlarmReplicationOptions {
   prefix?: string;
   /** Approximate cap on the stream (XADD MAXLEN ~); default 10,000 shipments. Behind it, an instance syncs from the hash. */
   maxLen?: number;
+  /**
+   * A new copy joining a cluster that has state is replaced by it. Rows of its own that the cluster lacks (alarms
+   * from when it ran alone) make it refuse to start, unless this is set: then they are dropped, with a warning.
+   */
+  discardLocalRows?: boolean;
   log?: Logger;
 }
 
@@ -185,6 +190,7 @@ export class AlarmReplication {
     const first = (await this.o.redis.xrange(this.streamKey, '-', '+', 'COUNT', 1))[0]?.[0];
     const rows = await this.o.redis.hlen(this.rowsKey);
     const behind = first !== undefined && compareIds(this.position, first) < 0 && this.position !== '0';
+    if (this.position === '0' && rows > 0 && !this.s.ctl.get()!.diverged) await this.refuseToDropHistory();
     if (this.s.ctl.get()!.diverged || (this.position === '0' && rows > 0) || behind) {
       await this.fullSync(this.s.ctl.get()!.diverged ? 'rows refused by the fence' : behind ? 'the stream no longer holds all since this copy' : 'a new copy');
     }
@@ -207,6 +213,40 @@ export class AlarmReplication {
         this.o.db.exec(`INSERT INTO repl_out (tbl, op, row, origin) SELECT '${table}', 'u', ${row}, 'op' FROM ${table}`);
       }
     })();
+  }
+
+  /**
+   * A new copy is about to be replaced by a cluster that already has state. Its own rows the cluster lacks, or
+   * holds otherwise, are history from before it joined (a single server, or a second server being merged in):
+   * refused, not silently dropped. Rows it shipped, or queued and shipped just now, are in the hash as they are here.
+   */
+  private async refuseToDropHistory(): Promise<void> {
+    const missing = new Map<string, number>();
+    for (const [table, t] of this.tables) {
+      // Each row as the triggers write it: equal to the hash's version when this copy shipped it. Compared whole,
+      // since two servers that ran alone number their alarms alike (AUTOINCREMENT from 1).
+      const rows = this.o.db
+        .prepare<[], [string, string]>(`SELECT json_array(${t.pk.join(', ')}), json_object(${t.columns.map((c) => `'${c}', ${c}`).join(', ')}) FROM ${table}`)
+        .raw()
+        .all();
+      for (let i = 0; i < rows.length; i += 1000) {
+        const chunk = rows.slice(i, i + 1000);
+        const theirs = await this.o.redis.hmget(this.rowsKey, ...chunk.map(([pk]) => `${table}|${JSON.stringify(JSON.parse(pk))}`));
+        const n = chunk.filter(([, row], j) => theirs[j] !== row).length;
+        if (n > 0) missing.set(table, (missing.get(table) ?? 0) + n);
+      }
+    }
+    if (missing.size === 0) return;
+    const what = [...missing].map(([table, n]) => `${n} ${table}`).join(', ');
+    if (this.o.discardLocalRows) {
+      this.o.log?.warn({ missing: Object.fromEntries(missing) }, `alarm replication: joining a cluster that has state; this instance's own rows it lacks (${what}) are dropped (discard_local_alarms)`);
+      return;
+    }
+    throw new Error(
+      `alarm replication: this instance's alarm database holds rows the cluster does not have (${what}), from before it joined; ` +
+        `the cluster already has state from other instances, and joining would replace this copy with it. Start this instance ` +
+        `first on an empty cluster (it then brings its alarms along), or set cluster.discard_local_alarms: true to join without them`,
+    );
   }
 
   async stop(): Promise<void> {

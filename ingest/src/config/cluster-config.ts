@@ -26,6 +26,12 @@ export const ClusterConfigSchema = z
      * it accepted. For tests and experiments only; refused otherwise, since a cluster needs one shared store.
      */
     allow_local_store: z.boolean().optional(),
+    /**
+     * An instance whose alarm database holds alarms from before it joined (it ran as a single server) brings them
+     * into an empty cluster, and refuses to join one that already has state, since its copy would be replaced by
+     * the cluster's. `true` joins anyway and discards them (they stay in the log line's count only).
+     */
+    discard_local_alarms: z.boolean().optional(),
   })
   .strict();
 export type ClusterConfig = z.infer<typeof ClusterConfigSchema>;
@@ -36,6 +42,7 @@ export interface ClusterSettings {
   instanceId: string;
   alarmLeaseMs?: number;
   allowLocalStore?: boolean;
+  discardLocalAlarms?: boolean;
 }
 
 /** Cluster settings from the config section and ENVMON_REDIS_URL / ENVMON_INSTANCE_ID; undefined = single instance. */
@@ -54,5 +61,6 @@ export function resolveCluster(section: ClusterConfig | undefined, env: NodeJS.P
     instanceId,
     ...(section?.alarm_lease_ms !== undefined ? { alarmLeaseMs: section.alarm_lease_ms } : {}),
     ...(section?.allow_local_store ? { allowLocalStore: true } : {}),
+    ...(section?.discard_local_alarms ? { discardLocalAlarms: true } : {}),
   };
 }
