@@ -50,6 +50,8 @@ export function mountLatestTable(root: HTMLElement, store: Store): LatestTableVi
           h('span', { class: 'num' }, r ? formatValue(r.value, p?.decimals ?? 2, lang) : '—'),
           p?.unit ? h('span', { class: 'unit' }, ` ${p.unit}`) : null,
           ex === 'over' || ex === 'near' ? h('span', { class: 'ex-label' }, ` ${t(lang, ex === 'over' ? 'limit.over' : 'limit.near')}`) : null,
+          // Phones have no room for a limit column either: CSS shows this copy under the value there instead.
+          limitText ? h('span', { class: 'limit-inline', 'aria-hidden': 'true' }, ` ${t(lang, 'latest.limit')} ${limitText} (${limit!.period})`) : null,
         ),
         h('td', { class: 'limit', title: limitTitle }, limitText ? `${limitText} (${limit!.period})` : '—'),
         h(
