@@ -146,6 +146,17 @@ describe.skipIf(skip)('alarm replication through Redis', () => {
     const joined = await copy('latecomer', 7000, { ...opts, discardLocalRows: true });
     expect(joined.store.list({})).toEqual(first.store.list({}));
     // A fresh instance (no rows of its own) joins without a word.
-    expect((await copy('fresh', 8000, opts)).store.list({})).toEqual(first.store.list({}));
+    const fresh = await copy('fresh', 8000, opts);
+    expect(fresh.store.list({})).toEqual(first.store.list({}));
+    // Rows a copy shipped itself are the cluster's as they are: a copy that never recorded a stream position (killed
+    // before its first read) starts again without a refusal, and keeps them.
+    const shipped = raise(fresh.store, 'M4');
+    await fresh.repl.flush();
+    await fresh.repl.stop();
+    copies.splice(copies.indexOf(fresh), 1);
+    fresh.db.prepare(`UPDATE repl_ctl SET position = '0'`).run();
+    fresh.db.close();
+    const again = await copy('fresh', 9000, opts);
+    expect(again.store.get(shipped.id)).toEqual(shipped);
   });
 });
