@@ -119,15 +119,18 @@ devices:
         return out;
       });
     const found: Record<string, string[]> = {};
-    for (const [width, height] of [[390, 844], [1280, 800], [1600, 1000], [1920, 1080], [2560, 1440]] as const) {
+    // Both languages: Vietnamese labels ("Gần giới hạn (≥ 80%)", "Mất kết nối") run longer than the English ones.
+    const sizes = [[390, 844], [1280, 800], [1600, 1000], [1920, 1080], [2560, 1440]] as const;
+    for (const [lang, [width, height]] of ['vi', 'en'].flatMap((l) => sizes.map((size) => [l, size] as const))) {
+      await page.evaluate((l) => localStorage.setItem('envmon.lang', l), lang);
       await page.setViewportSize({ width, height });
       await page.goto(ingest.httpUrl);
       await page.locator('[data-testid=overview-row][data-station=HN_AIR01] .chip[data-param=PM2_5]').waitFor({ timeout: 15_000 });
       // On a phone the station list scrolls sideways by design (a row per station, six columns); not judged there.
-      if (width > 600) found[`overview ${width}×${height}`] = await clipped();
+      if (width > 600) found[`${lang} overview ${width}×${height}`] = await clipped();
       await page.goto(`${ingest.httpUrl}#station=HN_AIR01`);
       await expect.poll(() => page.locator('[data-testid=latest-value][data-param=PM2_5] .num').textContent(), { timeout: 10_000 }).not.toBe('—');
-      found[`station ${width}×${height}`] = await clipped();
+      found[`${lang} station ${width}×${height}`] = await clipped();
       // The completeness grid opens scrolled to the newest day; its parameter names must still be in view.
       await page.locator('[data-testid=completeness] td.cov').first().waitFor();
       const hidden = await page.evaluate(() =>
@@ -137,8 +140,8 @@ devices:
           return r.left < box.left - 1 || r.right > box.right + 1;
         }).map((th) => th.textContent),
       );
-      if (hidden.length > 0) found[`completeness ${width}×${height}: names out of view`] = hidden.map(String);
-      await screenshot(page, `dashboard/station-${width}`);
+      if (hidden.length > 0) found[`${lang} completeness ${width}×${height}: names out of view`] = hidden.map(String);
+      await screenshot(page, `dashboard/station-${lang}-${width}`);
     }
     expect(Object.fromEntries(Object.entries(found).filter(([, v]) => v.length > 0))).toEqual({});
   });
