@@ -473,7 +473,12 @@ describe.skipIf(skip !== undefined)(`deploy compose files run natively${skip ? `
   }, 60_000);
 
   it('compose.yaml + compose.cluster.yaml: three healthy instances, one broker, alarm leases spread', async () => {
-    redis = await startRedis();
+    // Redis with the persistence the compose file gives it (its `command`), fsyncs and all.
+    const command = (cluster.services.redis!.command ?? []) as string[];
+    const fsync = command[command.indexOf('--appendfsync') + 1];
+    expect(command, 'Redis keeps an append-only file').toEqual(expect.arrayContaining(['--appendonly', 'yes']));
+    expect(fsync, 'appendfsync always: an instance forgets alarm rows Redis acknowledged').toBe('always');
+    redis = await startRedis({ appendfsync: 'always' });
     const names = ingestServices(cluster);
     // In compose's order: a service starts once the ingest services it depends on are healthy (their healthcheck).
     const started = new Map<string, Promise<Running>>();

@@ -7,6 +7,10 @@
  * influxd and redis-server all share two cores, so more instances cannot show more throughput here — the figures
  * show what clustering costs (Redis message bus) rather than how it scales. Scaling needs a core (or a machine)
  * per instance and a store that keeps up.
+ *
+ * Redis runs as deploy/compose.cluster.yaml runs it: append-only file, fsync on every write (`appendfsync always`:
+ * the shared alarm state is acknowledged only once on disk). BENCH_REDIS_APPENDFSYNC=everysec|none measures the
+ * others.
  */
 import { availableParallelism } from 'node:os';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -37,7 +41,12 @@ export async function bench(): Promise<BenchFigure[]> {
   if (skip) throw new Error(skip);
   const cores = availableParallelism();
   const figures: BenchFigure[] = [];
-  const [influx, redis] = await Promise.all([startInfluxd({ database: 'envmon_bench_cluster' }), startRedis()]);
+  const fsync = process.env.BENCH_REDIS_APPENDFSYNC ?? 'always';
+  if (!['always', 'everysec', 'none'].includes(fsync)) throw new Error(`BENCH_REDIS_APPENDFSYNC=${fsync}: always, everysec or none`);
+  const [influx, redis] = await Promise.all([
+    startInfluxd({ database: 'envmon_bench_cluster' }),
+    startRedis(fsync === 'none' ? {} : { appendfsync: fsync as 'always' | 'everysec' }),
+  ]);
   const dir = mkdtempSync(join(tmpdir(), 'envmon-bench-cluster-'));
   try {
     const hash = await hashSecret(SECRET);
@@ -99,7 +108,7 @@ export async function bench(): Promise<BenchFigure[]> {
           figure: `cluster of ${n} ingest instance${n > 1 ? 's' : ''} (Redis), ${CLIENTS} load gateways × ${PER_BATCH}-reading batches → stored in InfluxDB`,
           value: rate,
           unit: 'readings/s',
-          note: n === 1 ? `${cores} cores: every process shares them; more instances cannot show scaling on a 2-core machine` : `${(rate / single).toFixed(2)}× the 1-instance figure`,
+          note: `${n === 1 ? `${cores} cores: every process shares them; more instances cannot show scaling on a 2-core machine` : `${(rate / single).toFixed(2)}× the 1-instance figure`}; Redis appendfsync ${fsync}`,
         });
       } finally {
         await Promise.all(instances.map((i) => i.child.stop()));

@@ -46,14 +46,21 @@ function ping(port: number): Promise<boolean> {
   });
 }
 
-export async function startRedis(options: { startTimeoutMs?: number } = {}): Promise<RunningRedis> {
+/**
+ * `appendfsync`: run with the append-only file and that fsync policy (as a deployment should: deploy/README.md);
+ * default none (no persistence: tests do not restart Redis, and fsyncs would only slow them).
+ */
+export async function startRedis(options: { startTimeoutMs?: number; appendfsync?: 'always' | 'everysec' } = {}): Promise<RunningRedis> {
   const bin = redisServerPath();
   if (!bin) throw new Error('redis-server not found: install the Debian package `redis-server`');
   const dir = await mkdtemp(join(tmpdir(), 'envmon-redis-'));
   const port = await freePort();
   const server = spawnTestServer(
     bin,
-    ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--loglevel', 'warning'],
+    [
+      ...['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--daemonize', 'no', '--loglevel', 'warning'],
+      ...(options.appendfsync ? ['--appendonly', 'yes', '--appendfsync', options.appendfsync] : ['--appendonly', 'no']),
+    ],
     { dir },
   );
   await waitUntilReady(server, 'redis-server', () => ping(port), options.startTimeoutMs ?? 10_000);
