@@ -202,5 +202,49 @@ describe('outbox', () => {
     expect(raw.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name`).pluck().all()).toEqual(['archive', 'batches', 'meta']);
     raw.close();
   });
+
+  it('oldest() and depth() agree with the waiting rows themselves through random inserts, batches, acks, drops and reopens', () => {
+    const path = tmp();
+    let o = openOutbox(path, 'ST1');
+    let seed = 7;
+    const rnd = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    const open: number[] = [];
+    let clock = 1_000_000;
+    const sizes = new Set<number>();
+    for (let step = 0; step < 400; step++) {
+      const op = rnd(10);
+      if (op < 4) {
+        // A poll: raw readings at the clock, sometimes a mean stamped with its window's start (earlier), sometimes
+        // a reading stamped far back (a device clock gone wrong).
+        clock += 1000;
+        const rs: Reading[] = Array.from({ length: 1 + rnd(5) }, (_, i) => ({ param: `P${i}`, time: clock, value: i, status: 0, qc_flags: 0, period_s: 0 }) as Reading);
+        if (rnd(3) === 0) rs.push({ param: 'P0', time: clock - 300_000, value: 1, status: 0, qc_flags: 0, period_s: 300, samples: 300, coverage: 1 } as Reading);
+        if (rnd(25) === 0) rs.push({ param: 'P9', time: clock - 86_400_000, value: 1, status: 0, qc_flags: 0, period_s: 0 } as Reading);
+        o.insert(rs);
+      } else if (op < 6) {
+        const seq = o.createBatch(1 + rnd(12), clock);
+        if (seq !== undefined) open.push(seq);
+      } else if (op < 8 && open.length > 0) {
+        o.ack(open.splice(rnd(open.length), 1)[0]!); // in any order
+      } else if (op === 8) {
+        const dropped = o.enforceBounds(10 + rnd(60), clock - rnd(400_000));
+        if (dropped > 0) open.splice(0, open.length, ...o.openBatches());
+      } else {
+        o.close();
+        o = openOutbox(path, 'ST1');
+      }
+      const a = openArchive(path);
+      const waiting = a.pending();
+      a.close();
+      expect(o.depth(), `depth after step ${step}`).toBe(waiting.length);
+      expect(o.oldest(), `oldest after step ${step}`).toBe(waiting.length === 0 ? 0 : Math.min(...waiting.map((r) => r.time)));
+      sizes.add(waiting.length);
+    }
+    expect(sizes.size).toBeGreaterThan(20); // the walk went through many states, not one
+    o.close();
+  });
 });
 

@@ -102,7 +102,7 @@ export function openOutbox(path: string, station: string): Outbox {
   const metaNumber = (key: string): number => Number(getMeta.get(key));
   const setMetaNumber = (key: string, n: number): void => void setMeta.run(String(n), key);
   const selOpen = db.prepare<[], { seq: number }>(`SELECT seq FROM batches ORDER BY seq`);
-  const insBatch = db.prepare(`INSERT INTO batches (seq, sent_at, first_id, last_id, readings, replay_before) VALUES (?, ?, ?, ?, ?, ?)`);
+  const insBatch = db.prepare(`INSERT INTO batches (seq, sent_at, first_id, last_id, readings, replay_before, min_time) VALUES (?, ?, ?, ?, ?, ?, ?)`);
   const selBatch = db.prepare<[number], BatchRow>(`SELECT seq, sent_at, first_id, last_id, readings, replay_before FROM batches WHERE seq = ?`);
   const selOldestBatch = db.prepare<[], BatchRow>(`SELECT seq, sent_at, first_id, last_id, readings, replay_before FROM batches ORDER BY seq LIMIT 1`);
   const delBatch = db.prepare(`DELETE FROM batches WHERE seq = ?`);
@@ -112,30 +112,66 @@ export function openOutbox(path: string, station: string): Outbox {
   const selFirstAtOrAfter = db.prepare<[number, number], number>(`SELECT id FROM archive WHERE id >= ? AND +time >= ? ORDER BY id LIMIT 1`).pluck();
   const selTimeOf = db.prepare<[number], number>(`SELECT time FROM archive WHERE id >= ? ORDER BY id LIMIT 1`).pluck();
   const countRange = db.prepare<[number, number], number>(`SELECT count(*) FROM archive WHERE id >= ? AND id <= ?`).pluck();
+  const minTimeOf = db.prepare<[number, number], number | null>(`SELECT min(+time) FROM archive WHERE id >= ? AND id <= ?`).pluck();
+  const selBatchesMin = db.prepare<[], number | null>(`SELECT min(min_time) FROM batches`).pluck();
+  // The queue in chunks of rowids with each chunk's earliest time, for a file opened with a queue in it.
+  const selQueueChunks = db.prepare<[number, number], Segment>(
+    `SELECT min(id) AS first, max(id) AS last, min(+time) AS min FROM archive WHERE id >= ? GROUP BY (id - CAST(? AS INTEGER)) / 4096 ORDER BY first`,
+  );
   const selMaxId = db.prepare<[], number | null>(`SELECT max(id) FROM archive`).pluck();
   const selBatchReadings = db.prepare<[number, number, number, number], ArchiveRow>(
     `SELECT param, time, value, status, qc_flags | (CASE WHEN time < ? THEN ? ELSE 0 END) AS qc_flags, period_s, samples, coverage
      FROM archive WHERE id >= ? AND id <= ? ORDER BY id`,
   );
-  // The oldest waiting reading: over each open batch's range and the queue (rowid ranges, `+time` as above).
-  const selOldest = db.prepare<[number], number | null>(
-    `SELECT min(t) FROM (SELECT (SELECT min(+time) FROM archive WHERE id >= b.first_id AND id <= b.last_id) AS t FROM batches b
-                         UNION ALL SELECT min(+time) FROM archive WHERE id >= ?)`,
-  ).pluck();
   // Archive rows older than `before` (found through the time index) below every waiting row; never the newest row
   // (its rowid keeps new ones above the queue's start even when everything was acknowledged and is old).
   const delOld = db.prepare(`DELETE FROM archive INDEXED BY archive_time WHERE time < ? AND id < ? AND id < (SELECT max(id) FROM archive)`);
 
-  let queueFrom = metaNumber('queue_from');
-  let lastId = selMaxId.get() ?? 0;
-  let depth = (db.prepare(`SELECT coalesce(sum(readings), 0) FROM batches`).pluck().get() as number) + countRange.get(queueFrom, lastId)!;
+  // What the database says, kept in memory (read again after a transaction that failed: see `guarded`).
+  let queueFrom = 0;
+  let lastId = 0;
+  let depth = 0;
+  // The queue as the insert transactions appended it, each segment with its earliest time, oldest first: the oldest
+  // waiting reading is the least of these and of the open batches' `min_time`, without reading every waiting row
+  // (after a long outage there are millions, and a status message every minute would scan them on the event loop).
+  let segments: Segment[] = [];
+  const load = (): void => {
+    queueFrom = metaNumber('queue_from');
+    lastId = selMaxId.get() ?? 0;
+    depth = (db.prepare(`SELECT coalesce(sum(readings), 0) FROM batches`).pluck().get() as number) + countRange.get(queueFrom, lastId)!;
+    segments = selQueueChunks.all(queueFrom, queueFrom);
+  };
+  load();
+  /** The queue now starts at `to`: segments wholly before it go, one cut by it has its earliest time read again. */
+  const trimSegments = (to: number): void => {
+    while (segments.length > 0 && segments[0]!.last < to) segments.shift();
+    const head = segments[0];
+    if (head && head.first < to) {
+      head.first = to;
+      head.min = minTimeOf.get(to, head.last) ?? Number.POSITIVE_INFINITY;
+    }
+  };
+  /** A transaction that failed leaves the database as it was; the memory is read again from it. */
+  const guarded =
+    <A extends unknown[], R>(fn: (...args: A) => R) =>
+    (...args: A): R => {
+      try {
+        return fn(...args);
+      } catch (err) {
+        load();
+        throw err;
+      }
+    };
 
   const insert = db.transaction((readings: readonly Reading[]) => {
     let last = lastId;
+    let min = Number.POSITIVE_INFINITY;
     for (const r of readings) {
       last = Number(insArchive.run(r.param, r.time, r.value, r.status, r.qc_flags, r.period_s, r.samples ?? null, r.coverage ?? null).lastInsertRowid);
+      if (r.time < min) min = r.time;
     }
     if (last - readings.length < queueFrom - 1) throw new Error(`outbox: archived rowids up to ${last}, below the queue's start ${queueFrom}; rolled back`);
+    segments.push({ first: last - readings.length + 1, last, min });
     lastId = last;
     depth += readings.length;
   });
@@ -147,9 +183,10 @@ export function openOutbox(path: string, station: string): Outbox {
     const seq = metaNumber('next_seq');
     setMetaNumber('next_seq', seq + 1);
     // -Infinity (no replay cut-off) as the smallest integer SQLite compares with a time exactly.
-    insBatch.run(seq, sentAt, queueFrom, last, n, Number.isFinite(historicalBefore) ? historicalBefore : Number.MIN_SAFE_INTEGER);
+    insBatch.run(seq, sentAt, queueFrom, last, n, Number.isFinite(historicalBefore) ? historicalBefore : Number.MIN_SAFE_INTEGER, minTimeOf.get(queueFrom, last));
     setMetaNumber('queue_from', last + 1);
     queueFrom = last + 1;
+    trimSegments(queueFrom);
     return seq;
   });
 
@@ -165,6 +202,7 @@ export function openOutbox(path: string, station: string): Outbox {
     const n = countRange.get(queueFrom, to - 1)!;
     setMetaNumber('queue_from', to);
     queueFrom = to;
+    trimSegments(to);
     return n;
   };
 
@@ -190,20 +228,12 @@ export function openOutbox(path: string, station: string): Outbox {
   return {
     station,
     path,
-    insert: (readings) => {
+    insert: guarded((readings) => {
       if (readings.length > 0) insert(readings);
-    },
+    }),
     openBatches: () => selOpen.all().map((r) => r.seq),
-    createBatch: (max, sentAt, historicalBefore = -Infinity) => createBatch(max, sentAt, historicalBefore),
-    enforceBounds(maxReadings, before) {
-      const from = queueFrom; // moved inside the transaction: put back if it rolls back
-      try {
-        return enforceBounds(maxReadings, before);
-      } catch (err) {
-        queueFrom = from;
-        throw err;
-      }
-    },
+    createBatch: guarded((max, sentAt, historicalBefore = -Infinity) => createBatch(max, sentAt, historicalBefore)),
+    enforceBounds: guarded((maxReadings, before) => enforceBounds(maxReadings, before)),
     dropped: () => metaNumber('dropped'),
     batch(seq) {
       const b = selBatch.get(seq);
@@ -211,12 +241,23 @@ export function openOutbox(path: string, station: string): Outbox {
       return { seq: b.seq, sentAt: b.sent_at, readings: selBatchReadings.all(b.replay_before, QcFlag.REPLAYED, b.first_id, b.last_id).map(rowToReading) };
     },
     batchSize: (seq) => selBatch.get(seq)?.readings ?? 0,
-    ack: (seq) => ack(seq),
+    ack: guarded((seq) => ack(seq)),
     depth: () => depth,
-    oldest: () => (depth > 0 ? (selOldest.get(queueFrom) ?? 0) : 0),
+    oldest() {
+      if (depth === 0) return 0;
+      const t = segments.reduce((m, g) => Math.min(m, g.min), selBatchesMin.get() ?? Number.POSITIVE_INFINITY);
+      return Number.isFinite(t) ? t : 0;
+    },
     prune: (before) => delOld.run(before, lowWater()).changes,
     close: () => db.close(),
   };
+}
+
+/** A run of queued rowids and the earliest time among them. */
+interface Segment {
+  first: number;
+  last: number;
+  min: number;
 }
 
 interface BatchRow {
@@ -234,7 +275,8 @@ const BATCHES_DDL = `CREATE TABLE IF NOT EXISTS batches (
   first_id INTEGER NOT NULL,
   last_id INTEGER NOT NULL,
   readings INTEGER NOT NULL,
-  replay_before INTEGER NOT NULL
+  replay_before INTEGER NOT NULL,
+  min_time INTEGER                    -- the earliest time among its readings (for oldest())
 )`;
 
 /**
@@ -252,14 +294,17 @@ function migrate(db: Database.Database): void {
     const old = columns('outbox');
     if (old.length === 0) {
       db.exec(BATCHES_DDL);
+      if (!columns('batches').includes('min_time')) {
+        db.exec(`ALTER TABLE batches ADD COLUMN min_time INTEGER; UPDATE batches SET min_time = (SELECT min(time) FROM archive WHERE id BETWEEN first_id AND last_id);`);
+      }
       return;
     }
     if (!old.includes('flags')) db.exec(`ALTER TABLE outbox ADD COLUMN flags INTEGER NOT NULL DEFAULT 0`);
     db.exec(`ALTER TABLE batches RENAME TO batches_v1; ${BATCHES_DDL};`);
     db.prepare(
-      `INSERT INTO batches (seq, sent_at, first_id, last_id, readings, replay_before)
+      `INSERT INTO batches (seq, sent_at, first_id, last_id, readings, replay_before, min_time)
        SELECT b.seq, b.sent_at, r.first_id, r.last_id, (SELECT count(*) FROM archive WHERE id BETWEEN r.first_id AND r.last_id),
-              coalesce(r.first_plain, r.last_replayed + 1, ?)
+              coalesce(r.first_plain, r.last_replayed + 1, ?), (SELECT min(time) FROM archive WHERE id BETWEEN r.first_id AND r.last_id)
        FROM batches_v1 b JOIN (
          SELECT o.batch_seq, min(o.reading_id) AS first_id, max(o.reading_id) AS last_id,
                 min(CASE WHEN o.flags = 0 THEN a.time END) AS first_plain, max(CASE WHEN o.flags <> 0 THEN a.time END) AS last_replayed
