@@ -37,6 +37,7 @@ export function mountLatestTable(root: HTMLElement, store: Store): LatestTableVi
       const limit = limitFor(limits, station.medium, code);
       const ex = exceedance(r?.value ?? null, limit);
       const limitText = limit ? [limit.min, limit.max].filter((v) => v !== null).map((v) => formatValue(v, p?.decimals ?? 2, lang)).join(' – ') : '';
+      const limitCell = limit && limitText ? `${limitText} (${limit.period})` : '';
       const limitTitle = limit
         ? t(lang, 'limit.title', { source: limit.source, limit: limitText, unit: limit.unit, period: limit.period })
         : undefined;
@@ -51,9 +52,9 @@ export function mountLatestTable(root: HTMLElement, store: Store): LatestTableVi
           p?.unit ? h('span', { class: 'unit' }, ` ${p.unit}`) : null,
           ex === 'over' || ex === 'near' ? h('span', { class: 'ex-label' }, ` ${t(lang, ex === 'over' ? 'limit.over' : 'limit.near')}`) : null,
           // Phones have no room for a limit column either: CSS shows this copy under the value there instead.
-          limitText ? h('span', { class: 'limit-inline', 'aria-hidden': 'true' }, ` ${t(lang, 'latest.limit')} ${limitText} (${limit!.period})`) : null,
+          limitCell ? h('span', { class: 'limit-inline', 'aria-hidden': 'true' }, ` ${t(lang, 'latest.limit')} ${limitCell}`) : null,
         ),
-        h('td', { class: 'limit', title: limitTitle }, limitText ? `${limitText} (${limit!.period})` : '—'),
+        h('td', { class: 'limit', title: limitTitle }, limitCell || '—'),
         h(
           'td',
           {},

@@ -114,10 +114,11 @@ export function openOutbox(path: string, station: string): Outbox {
   const countRange = db.prepare<[number, number], number>(`SELECT count(*) FROM archive WHERE id >= ? AND id <= ?`).pluck();
   const minTimeOf = db.prepare<[number, number], number | null>(`SELECT min(+time) FROM archive WHERE id >= ? AND id <= ?`).pluck();
   const selBatchesMin = db.prepare<[], number | null>(`SELECT min(min_time) FROM batches`).pluck();
-  // The queue in chunks of rowids with each chunk's earliest time, for a file opened with a queue in it.
-  const selQueueChunks = db.prepare<[number, number], Segment>(
-    `SELECT min(id) AS first, max(id) AS last, min(+time) AS min FROM archive WHERE id >= ? GROUP BY (id - CAST(? AS INTEGER)) / 4096 ORDER BY first`,
+  // The queue in chunks of rowids with each chunk's earliest time and size, for a file opened with a queue in it.
+  const selQueueChunks = db.prepare<[number, number], Segment & { n: number }>(
+    `SELECT min(id) AS first, max(id) AS last, min(+time) AS min, count(*) AS n FROM archive WHERE id >= ? GROUP BY (id - CAST(? AS INTEGER)) / 4096 ORDER BY first`,
   );
+  const selBatchedCount = db.prepare<[], number>(`SELECT coalesce(sum(readings), 0) FROM batches`).pluck();
   const selMaxId = db.prepare<[], number | null>(`SELECT max(id) FROM archive`).pluck();
   const selBatchReadings = db.prepare<[number, number, number, number], ArchiveRow>(
     `SELECT param, time, value, status, qc_flags | (CASE WHEN time < ? THEN ? ELSE 0 END) AS qc_flags, period_s, samples, coverage
@@ -138,8 +139,9 @@ export function openOutbox(path: string, station: string): Outbox {
   const load = (): void => {
     queueFrom = metaNumber('queue_from');
     lastId = selMaxId.get() ?? 0;
-    depth = (db.prepare(`SELECT coalesce(sum(readings), 0) FROM batches`).pluck().get() as number) + countRange.get(queueFrom, lastId)!;
-    segments = selQueueChunks.all(queueFrom, queueFrom);
+    const chunks = selQueueChunks.all(queueFrom, queueFrom); // one pass over the queue gives its size as well
+    segments = chunks.map(({ first, last, min }) => ({ first, last, min }));
+    depth = selBatchedCount.get()! + chunks.reduce((sum, c) => sum + c.n, 0);
   };
   load();
   /** The queue now starts at `to`: segments wholly before it go, one cut by it has its earliest time read again. */

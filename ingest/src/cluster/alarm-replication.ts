@@ -154,16 +154,15 @@ export class AlarmReplication {
     if (info.length === 0) return undefined;
     const columns = info.map((c) => c.name);
     const pk = info.filter((c) => c.pk > 0).sort((a, b) => a.pk - b.pk).map((c) => c.name);
-    const obj = (prefix: 'NEW' | 'OLD', cols: string[]) => `json_object(${cols.map((c) => `'${c}', ${prefix}.${c}`).join(', ')})`;
     const when = `WHEN (SELECT applying FROM repl_ctl) = 0`;
     const out = (op: 'u' | 'd', row: string) => `INSERT INTO repl_out (tbl, op, row, origin) VALUES ('${table}', '${op}', ${row}, (SELECT origin FROM repl_ctl))`;
     this.o.db.exec(`
       DROP TRIGGER IF EXISTS repl_${table}_ins;
       DROP TRIGGER IF EXISTS repl_${table}_upd;
       DROP TRIGGER IF EXISTS repl_${table}_del;
-      CREATE TRIGGER repl_${table}_ins AFTER INSERT ON ${table} ${when} BEGIN ${out('u', obj('NEW', columns))}; END;
-      CREATE TRIGGER repl_${table}_upd AFTER UPDATE ON ${table} ${when} BEGIN ${out('u', obj('NEW', columns))}; END;
-      CREATE TRIGGER repl_${table}_del AFTER DELETE ON ${table} ${when} BEGIN ${out('d', obj('OLD', pk))}; END;
+      CREATE TRIGGER repl_${table}_ins AFTER INSERT ON ${table} ${when} BEGIN ${out('u', rowJson(columns, 'NEW.'))}; END;
+      CREATE TRIGGER repl_${table}_upd AFTER UPDATE ON ${table} ${when} BEGIN ${out('u', rowJson(columns, 'NEW.'))}; END;
+      CREATE TRIGGER repl_${table}_del AFTER DELETE ON ${table} ${when} BEGIN ${out('d', rowJson(pk, 'OLD.'))}; END;
     `);
     return {
       columns,
@@ -209,8 +208,7 @@ export class AlarmReplication {
     if (this.position !== '0' || (await this.o.redis.exists(this.rowsKey, this.streamKey)) > 0) return;
     this.o.db.transaction(() => {
       for (const [table, t] of this.tables) {
-        const row = `json_object(${t.columns.map((c) => `'${c}', ${c}`).join(', ')})`;
-        this.o.db.exec(`INSERT INTO repl_out (tbl, op, row, origin) SELECT '${table}', 'u', ${row}, 'op' FROM ${table}`);
+        this.o.db.exec(`INSERT INTO repl_out (tbl, op, row, origin) SELECT '${table}', 'u', ${rowJson(t.columns)}, 'op' FROM ${table}`);
       }
     })();
   }
@@ -226,7 +224,7 @@ export class AlarmReplication {
       // Each row as the triggers write it: equal to the hash's version when this copy shipped it. Compared whole,
       // since two servers that ran alone number their alarms alike (AUTOINCREMENT from 1).
       const rows = this.o.db
-        .prepare<[], [string, string]>(`SELECT json_array(${t.pk.join(', ')}), json_object(${t.columns.map((c) => `'${c}', ${c}`).join(', ')}) FROM ${table}`)
+        .prepare<[], [string, string]>(`SELECT json_array(${t.pk.join(', ')}), ${rowJson(t.columns)} FROM ${table}`)
         .raw()
         .all();
       for (let i = 0; i < rows.length; i += 1000) {
@@ -501,6 +499,11 @@ interface OutRow {
   op: string;
   row: string;
   origin: string;
+}
+
+/** A row as the JSON every copy ships and compares: the triggers (`NEW.`/`OLD.`), the seed and the join check share it. */
+function rowJson(columns: readonly string[], prefix = ''): string {
+  return `json_object(${columns.map((c) => `'${c}', ${prefix}${c}`).join(', ')})`;
 }
 
 function field(fields: string[], name: string): string | undefined {
